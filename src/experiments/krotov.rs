@@ -1,0 +1,379 @@
+//! Krotov & Hopfield (2019) on MNIST or CIFAR-10: the unsupervised "fast"
+//! algorithm, then a supervised readout on `relu(W·v)^n`. With
+//! `epochs: 0` the same readout runs on the random initial weights, the
+//! control that shows whether learning helped.
+
+use candle_core::{DType, Tensor};
+use rand::seq::SliceRandom;
+use serde::Deserialize;
+
+use super::{timed, typed, Experiment, Params, RunContext, RunOutput};
+use crate::data::{Dataset, Split};
+use crate::error::{Error, Result};
+use crate::models::krotov::KrotovHopfield;
+use crate::train::readout::{
+    self, Labelled, PowerTanh, ReadoutLoss, ReadoutSchedule, SoftmaxCrossEntropy,
+};
+
+/// The experiment kind `krotov`.
+pub struct Krotov;
+
+/// How pixels become input vectors.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Preprocess {
+    /// `x / 255`, as the MNIST notebook.
+    #[default]
+    Unit,
+    /// Subtract the training mean, then scale each vector to unit L2 norm,
+    /// as the CIFAR-10 notebook.
+    CenterL2,
+}
+
+/// How features are scaled before the readout. A scale never changes what
+/// a linear readout can express, only how well Adam is conditioned.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureScale {
+    /// Divide by the largest training feature.
+    GlobalMax,
+    /// Divide by the mean training feature.
+    GlobalMean,
+    /// Divide each unit by its training RMS.
+    #[default]
+    UnitRms,
+}
+
+/// Which readout loss to train.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Readout {
+    /// The paper's `tanh(β z)` with the `Σ|c − t|^m` loss.
+    Paper,
+    /// Softmax with cross-entropy.
+    Softmax,
+}
+
+impl Readout {
+    fn loss(self, p: &KrotovParams) -> Box<dyn ReadoutLoss> {
+        match self {
+            Readout::Paper => Box::new(PowerTanh {
+                beta: p.beta,
+                m: p.loss_m,
+            }),
+            Readout::Softmax => Box::new(SoftmaxCrossEntropy),
+        }
+    }
+}
+
+fn mnist() -> String {
+    "mnist".into()
+}
+fn n_default() -> f64 {
+    4.5
+}
+fn m_default() -> f64 {
+    6.0
+}
+fn beta_default() -> f64 {
+    0.1
+}
+fn rbatch_default() -> usize {
+    100
+}
+fn rlr_default() -> f64 {
+    1e-3
+}
+
+/// Parameters of a `krotov` run; names follow the seed notebooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KrotovParams {
+    #[serde(default = "mnist")]
+    pub dataset: String,
+    #[serde(default)]
+    pub preprocess: Preprocess,
+    /// Use only the first N training images (quick runs).
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    /// Use only the first N test images (quick runs).
+    #[serde(default)]
+    pub test_limit: Option<usize>,
+    pub hidden: usize,
+    pub p: f64,
+    pub k: usize,
+    pub delta: f32,
+    pub eps0: f64,
+    pub batch: usize,
+    /// Unsupervised epochs; 0 keeps the random initial weights (control).
+    pub epochs: usize,
+    pub readout: Readout,
+    /// Feature exponent: features are `relu(W·v)^n`.
+    #[serde(default = "n_default")]
+    pub power_n: f64,
+    /// Loss exponent of the paper readout.
+    #[serde(default = "m_default")]
+    pub loss_m: f64,
+    /// Inverse temperature of the paper readout's tanh.
+    #[serde(default = "beta_default")]
+    pub beta: f64,
+    #[serde(default)]
+    pub feature_scale: FeatureScale,
+    pub readout_epochs: usize,
+    #[serde(default = "rbatch_default")]
+    pub readout_batch: usize,
+    #[serde(default = "rlr_default")]
+    pub readout_lr: f64,
+    /// Final readout learning rate (geometric annealing); default: no decay.
+    #[serde(default)]
+    pub readout_lr_final: Option<f64>,
+}
+
+impl KrotovParams {
+    fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Params(m));
+        if !["mnist", "cifar10"].contains(&self.dataset.as_str()) {
+            return bad(format!(
+                "unknown dataset `{}`; valid choices: mnist, cifar10",
+                self.dataset
+            ));
+        }
+        if self.hidden == 0 || self.batch == 0 || self.readout_batch == 0 {
+            return bad("`hidden`, `batch` and `readout_batch` must be positive".into());
+        }
+        if self.k < 2 || self.k > self.hidden {
+            return bad(format!(
+                "`k` must be in 2..={}, got {}",
+                self.hidden, self.k
+            ));
+        }
+        if self.p < 1.0 {
+            return bad(format!("`p` must be >= 1, got {}", self.p));
+        }
+        Ok(())
+    }
+}
+
+/// RNG streams, one per purpose.
+const STREAM_INIT: u64 = 1;
+const STREAM_SHUFFLE: u64 = 2;
+const STREAM_READOUT: u64 = 3;
+
+impl Experiment for Krotov {
+    fn name(&self) -> &'static str {
+        "krotov"
+    }
+
+    fn about(&self) -> &'static str {
+        "Krotov & Hopfield (2019) competing hidden units + supervised readout (MNIST, CIFAR-10)"
+    }
+
+    fn check(&self, params: &Params) -> Result<String> {
+        let p: KrotovParams = typed(params)?;
+        p.validate()?;
+        Ok(p.dataset)
+    }
+
+    fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
+        let p: KrotovParams = typed(params)?;
+        p.validate()?;
+        let ds = &ctx.dataset;
+        let d = ds.image_len();
+        let train = limit(&ds.train, p.train_limit, d);
+        let test = limit(&ds.test, p.test_limit, d);
+        let (x_train, x_test) = inputs(ds, &train, &test, p.preprocess, ctx)?;
+        let n = train.len();
+        let mut out = RunOutput::default();
+
+        let mut model = KrotovHopfield::random(
+            p.hidden,
+            d,
+            p.p,
+            p.k,
+            p.delta,
+            &mut ctx.rng(STREAM_INIT),
+            &ctx.device,
+        )?;
+        let w0 = model.w.clone();
+        let batches = n / p.batch;
+        // Trained weights depend only on these; readout variants share them.
+        let key = crate::suite::run_hash(
+            "krotov-unsupervised",
+            &unsupervised_key(&p),
+            ctx.seed,
+            &ds.content_hash(),
+        );
+        let start = std::time::Instant::now();
+        let (w, hit) = super::cached_tensors(ctx, &format!("krotov-{key}"), || {
+            let mut rng = ctx.rng(STREAM_SHUFFLE);
+            let bar = ctx
+                .progress
+                .bar((p.epochs * batches) as u64, "krotov unsupervised");
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for epoch in 0..p.epochs {
+                let eps = p.eps0 * (1.0 - epoch as f64 / p.epochs as f64);
+                order.shuffle(&mut rng);
+                for chunk in order.chunks_exact(p.batch) {
+                    let idx = Tensor::from_slice(chunk, p.batch, &ctx.device)?;
+                    model.step(&x_train.index_select(&idx, 0)?, eps)?;
+                    bar.inc(1);
+                }
+            }
+            bar.finish_and_clear();
+            let wall = Tensor::new(&[start.elapsed().as_secs_f64()], &ctx.device)?;
+            Ok(vec![
+                ("w".to_string(), model.w.clone()),
+                ("wall_s".to_string(), wall),
+            ])
+        })?;
+        let get = |name: &str| w.iter().find(|(k, _)| k == name).map(|(_, t)| t.clone());
+        model.w = get("w").ok_or_else(|| Error::Params("cache entry has no `w`".into()))?;
+        // On a cache hit the phase reports the time the weights first took.
+        let wall_s = match get("wall_s") {
+            Some(t) => t.to_vec1::<f64>()?[0],
+            None => start.elapsed().as_secs_f64(),
+        };
+        out.phases.push(super::Phase {
+            name: "unsupervised".into(),
+            wall_s,
+            images: (p.epochs * batches * p.batch) as u64,
+        });
+        out.summary
+            .insert("unsupervised_cached".into(), if hit { 1.0 } else { 0.0 });
+        convergence(&model, &w0, &mut out)?;
+
+        let (f_train, f_test) =
+            timed("features", (n + test.len()) as u64, &mut out.phases, || {
+                let f_train = features(&model.w, &x_train, p.power_n)?;
+                let f_test = features(&model.w, &x_test, p.power_n)?;
+                // Scales come from the training set only and apply to both splits.
+                let scale = match p.feature_scale {
+                    FeatureScale::GlobalMax => f_train.max_all()?.reshape(1)?,
+                    FeatureScale::GlobalMean => f_train.mean_all()?.reshape(1)?,
+                    FeatureScale::UnitRms => f_train.sqr()?.mean(0)?.sqrt()?,
+                };
+                let scale = scale.clamp(1e-30, f64::MAX)?.unsqueeze(0)?;
+                if scale.max_all()?.to_scalar::<f32>()?.is_infinite() {
+                    return Err(Error::Diverged("feature scale is infinite".into()));
+                }
+                Ok((
+                    f_train.broadcast_div(&scale)?,
+                    f_test.broadcast_div(&scale)?,
+                ))
+            })?;
+
+        let schedule = ReadoutSchedule {
+            epochs: p.readout_epochs,
+            batch: p.readout_batch,
+            lr: p.readout_lr,
+            lr_final: p.readout_lr_final.unwrap_or(p.readout_lr),
+        };
+        let loss = p.readout.loss(&p);
+        let (_, history) = timed(
+            "classifier",
+            (p.readout_epochs * n) as u64,
+            &mut out.phases,
+            || {
+                readout::train(
+                    loss.as_ref(),
+                    Labelled {
+                        features: &f_train,
+                        labels: &train.labels,
+                    },
+                    Labelled {
+                        features: &f_test,
+                        labels: &test.labels,
+                    },
+                    ds.classes,
+                    &schedule,
+                    &mut ctx.rng(STREAM_READOUT),
+                    &ctx.progress,
+                )
+            },
+        )?;
+        out.epochs = history;
+        Ok(out)
+    }
+}
+
+/// The parameters that determine the unsupervised weights.
+fn unsupervised_key(p: &KrotovParams) -> serde_json::Map<String, serde_json::Value> {
+    let v = serde_json::json!({
+        "preprocess": format!("{:?}", p.preprocess),
+        "train_limit": p.train_limit,
+        "hidden": p.hidden, "p": p.p, "k": p.k, "delta": p.delta,
+        "eps0": p.eps0, "batch": p.batch, "epochs": p.epochs,
+    });
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn limit(split: &Split, n: Option<usize>, image_len: usize) -> Split {
+    match n {
+        Some(n) => split.truncated(n, image_len),
+        None => split.clone(),
+    }
+}
+
+/// Input vectors of both splits as N × D tensors on the run's device.
+fn inputs(
+    ds: &Dataset,
+    train: &Split,
+    test: &Split,
+    pre: Preprocess,
+    ctx: &RunContext,
+) -> Result<(Tensor, Tensor)> {
+    let d = ds.image_len();
+    let to = |s: &Split| -> Result<Tensor> {
+        let v: Vec<f32> = s.images.iter().map(|&b| b as f32 / 255.0).collect();
+        Ok(Tensor::from_vec(v, (s.len(), d), &ctx.device)?)
+    };
+    let (a, b) = (to(train)?, to(test)?);
+    match pre {
+        Preprocess::Unit => Ok((a, b)),
+        Preprocess::CenterL2 => {
+            let mean = a.mean_keepdim(0)?;
+            let norm = |x: Tensor| -> Result<Tensor> {
+                let c = x.broadcast_sub(&mean)?;
+                let l2 = c.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+                Ok(c.broadcast_div(&l2)?)
+            };
+            Ok((norm(a)?, norm(b)?))
+        }
+    }
+}
+
+/// `relu(v·Wᵀ)^n`.
+fn features(w: &Tensor, x: &Tensor, n: f64) -> Result<Tensor> {
+    Ok(x.matmul(&w.t()?)?.relu()?.powf(n)?)
+}
+
+/// Records how far learning has converged: the distribution of per-unit
+/// `Σ|W|^p` (1 for a learned unit) and how many units are still close to
+/// their random start (cosine similarity above 0.9).
+fn convergence(model: &KrotovHopfield, w0: &Tensor, out: &mut RunOutput) -> Result<()> {
+    let mut norms = model.unit_norms()?;
+    if norms.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Diverged(
+            "non-finite weights after unsupervised training".into(),
+        ));
+    }
+    let h = norms.len() as f64;
+    let within = norms.iter().filter(|&&x| (x - 1.0).abs() <= 0.1).count() as f64 / h;
+    let dot = (&model.w * w0)?.sum(1)?;
+    let n1 = model.w.sqr()?.sum(1)?.sqrt()?;
+    let n0 = w0.sqr()?.sum(1)?.sqrt()?;
+    let cos: Vec<f32> = (dot / (n1 * n0)?)?.to_dtype(DType::F32)?.to_vec1()?;
+    let near = cos.iter().filter(|&&c| c > 0.9).count() as f64 / h;
+    norms.sort_by(|a, b| a.total_cmp(b));
+    let q = |f: f64| norms[((norms.len() - 1) as f64 * f).round() as usize] as f64;
+    for (k, v) in [
+        ("norm_frac_within_10pct", within),
+        ("frac_near_init", near),
+        ("norm_p10", q(0.1)),
+        ("norm_p50", q(0.5)),
+        ("norm_p90", q(0.9)),
+    ] {
+        out.summary.insert(k.to_string(), v);
+    }
+    Ok(())
+}

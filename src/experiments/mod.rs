@@ -1,0 +1,156 @@
+//! Experiment kinds: each is one file implementing [`Experiment`] and one
+//! line in [`REGISTRY`]. A kind checks its own typed parameters (unknown
+//! keys are errors) and turns a dataset and a seed into a [`RunOutput`].
+
+pub mod krotov;
+
+use candle_core::Device;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::train::EpochMetrics;
+
+/// Resolved parameters of one run.
+pub type Params = Map<String, Value>;
+
+/// Everything a run may use besides its parameters.
+pub struct RunContext {
+    pub seed: u64,
+    pub device: Device,
+    pub dataset: Arc<Dataset>,
+    pub progress: Progress,
+    /// Where expensive intermediate results (trained weights) are cached,
+    /// keyed by a hash of everything that determines them.
+    pub cache_dir: std::path::PathBuf,
+}
+
+impl RunContext {
+    /// An RNG for one named purpose, derived from the run's seed, so that
+    /// adding a draw in one place does not shift the draws of another.
+    pub fn rng(&self, stream: u64) -> ChaCha8Rng {
+        let mut r = ChaCha8Rng::seed_from_u64(self.seed);
+        r.set_stream(stream);
+        r
+    }
+}
+
+/// Loads tensors cached under `key`, or computes and caches them. The write
+/// is atomic, so a killed run never leaves a half-written cache entry.
+pub fn cached_tensors(
+    ctx: &RunContext,
+    key: &str,
+    compute: impl FnOnce() -> Result<Vec<(String, candle_core::Tensor)>>,
+) -> Result<(Vec<(String, candle_core::Tensor)>, bool)> {
+    let path = ctx.cache_dir.join(format!("{key}.safetensors"));
+    if path.is_file() {
+        if let Ok(map) = candle_core::safetensors::load(&path, &ctx.device) {
+            let mut v: Vec<_> = map.into_iter().collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            return Ok((v, true));
+        }
+    }
+    let tensors = compute()?;
+    std::fs::create_dir_all(&ctx.cache_dir).map_err(|source| Error::Io {
+        path: ctx.cache_dir.clone(),
+        source,
+    })?;
+    let tmp = ctx
+        .cache_dir
+        .join(format!(".{key}.{}.tmp", std::process::id()));
+    let map: std::collections::HashMap<String, candle_core::Tensor> =
+        tensors.iter().cloned().collect();
+    candle_core::safetensors::save(&map, &tmp)?;
+    std::fs::rename(&tmp, &path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((tensors, false))
+}
+
+/// Wall time and work of one phase (unsupervised, features, classifier).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    pub name: String,
+    pub wall_s: f64,
+    /// Images processed in this phase, counting repeats over epochs.
+    pub images: u64,
+}
+
+impl Phase {
+    pub fn images_per_s(&self) -> f64 {
+        if self.wall_s > 0.0 {
+            self.images as f64 / self.wall_s
+        } else {
+            0.0
+        }
+    }
+}
+
+/// What a finished run measured.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutput {
+    pub phases: Vec<Phase>,
+    pub epochs: Vec<EpochMetrics>,
+    /// Run-level scalars (convergence statistics and the like).
+    pub summary: BTreeMap<String, f64>,
+}
+
+/// Times `f` as a phase that processes `images` images.
+pub fn timed<T>(
+    name: &str,
+    images: u64,
+    phases: &mut Vec<Phase>,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let start = std::time::Instant::now();
+    let out = f()?;
+    phases.push(Phase {
+        name: name.to_string(),
+        wall_s: start.elapsed().as_secs_f64(),
+        images,
+    });
+    Ok(out)
+}
+
+/// One kind of experiment.
+pub trait Experiment: Sync {
+    /// The name suites use in `experiment:`.
+    fn name(&self) -> &'static str;
+    /// One line for `hebbench experiments`.
+    fn about(&self) -> &'static str;
+    /// Validates parameters and returns the dataset the run needs.
+    fn check(&self, params: &Params) -> Result<String>;
+    /// Runs one configuration with the context's seed.
+    fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput>;
+}
+
+/// Every experiment kind hebbench knows.
+pub static REGISTRY: &[&dyn Experiment] = &[&krotov::Krotov];
+
+/// Finds an experiment kind by name, listing the valid ones when unknown.
+pub fn lookup(name: &str) -> Result<&'static dyn Experiment> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|e| e.name() == name)
+        .ok_or_else(|| Error::UnknownName {
+            what: "experiment",
+            name: name.to_string(),
+            valid: REGISTRY
+                .iter()
+                .map(|e| e.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// Deserialises typed parameters, turning serde's message into ours.
+pub fn typed<T: serde::de::DeserializeOwned>(params: &Params) -> Result<T> {
+    serde_json::from_value(Value::Object(params.clone())).map_err(|e| Error::Params(e.to_string()))
+}

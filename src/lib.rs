@@ -1,0 +1,19 @@
+//! hebbench: a reproducible harness for Hebbian learning in image
+//! recognition.
+//!
+//! The modules follow the flow of an experiment:
+//! [`data`] (pinned, verified datasets) → [`models`] (learning rules and
+//! networks) → [`train`] (readouts and metrics) → [`experiments`] (one
+//! kind per paper system) → [`suite`] (YAML matrices of runs) → [`run`]
+//! (runner, provenance, Parquet results).
+
+pub mod data;
+pub mod error;
+pub mod experiments;
+pub mod models;
+pub mod progress;
+pub mod run;
+pub mod suite;
+pub mod train;
+
+pub use error::{Error, Result};

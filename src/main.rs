@@ -1,0 +1,323 @@
+//! The `hebbench` command line.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use hebbench::data::{self, DataStore, Dataset, Lock};
+use hebbench::experiments::REGISTRY;
+use hebbench::run::results::{result_files, summarize};
+use hebbench::run::{run_suite, DeviceChoice, Outcome, RunOptions};
+use hebbench::suite::Suite;
+
+#[derive(Parser)]
+#[command(
+    name = "hebbench",
+    version,
+    about = "Reproducible benchmarks for Hebbian learning in image recognition"
+)]
+struct Cli {
+    /// Look for dataset files here first (then $HEBBENCH_DATA, then the cache).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Inspect, verify, download or import the pinned datasets.
+    Datasets {
+        #[command(subcommand)]
+        cmd: DatasetsCmd,
+    },
+    /// List the experiment kinds a suite can name.
+    Experiments,
+    /// Print the runs a suite expands to, without running them.
+    List {
+        suite: PathBuf,
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Run a suite; runs whose results exist are skipped.
+    Run {
+        suite: PathBuf,
+        /// Only runs whose name contains this (or matches it, with `*`).
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceChoice,
+        /// Runs to execute at once.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// Run again the runs recorded as failed.
+        #[arg(long)]
+        retry_failed: bool,
+    },
+    /// Summarise the result files under a directory.
+    Results {
+        #[arg(default_value = "results")]
+        dir: PathBuf,
+        /// Only this suite's results.
+        #[arg(long)]
+        suite: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DatasetsCmd {
+    /// The pinned datasets and where each file was found.
+    List,
+    /// Check every file (or the named datasets) against datasets.lock.
+    Verify { names: Vec<String> },
+    /// Download missing files from the official sources into the cache.
+    Fetch { names: Vec<String> },
+    /// Copy verified files from a directory into the cache.
+    Import { dir: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> Result<ExitCode> {
+    let lock = Lock::builtin()?;
+    let store = DataStore::new(cli.data_dir.clone());
+    match cli.cmd {
+        Cmd::Datasets { cmd } => datasets(cmd, &store, &lock, cli.quiet),
+        Cmd::Experiments => {
+            for e in REGISTRY {
+                println!("{:<12} {}", e.name(), e.about());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::List { suite, filter } => {
+            let s = Suite::load(&suite)?;
+            println!(
+                "suite {} ({} runs){}",
+                s.name,
+                s.runs.len(),
+                if s.description.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", s.description)
+                }
+            );
+            for r in s.filtered(filter.as_deref()) {
+                println!(
+                    "{}  seed={}  {}  {}  {}",
+                    r.run_hash(&lock),
+                    r.seed,
+                    r.experiment,
+                    r.name,
+                    serde_json::Value::Object(r.params.clone())
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run {
+            suite,
+            filter,
+            device,
+            jobs,
+            out,
+            retry_failed,
+        } => {
+            let s = Suite::load(&suite)?;
+            let opts = RunOptions {
+                out: out.clone(),
+                filter,
+                jobs,
+                device,
+                quiet: cli.quiet,
+                retry_failed,
+            };
+            let outcomes = run_suite(&s, &store, &lock, &opts)?;
+            if outcomes.is_empty() {
+                bail!("no run of suite {} matches the filter", s.name);
+            }
+            let skipped = outcomes
+                .iter()
+                .filter(|(_, o)| *o == Outcome::Skipped)
+                .count();
+            let failed: Vec<_> = outcomes
+                .iter()
+                .filter_map(|(r, o)| match o {
+                    Outcome::Ran(hebbench::run::results::Status::Failed(why)) => {
+                        Some(format!("{} seed {}: {why}", r.name, r.seed))
+                    }
+                    _ => None,
+                })
+                .collect();
+            println!(
+                "suite {}: {} runs, {} ran, {} skipped (results existed), {} failed; results in {}",
+                s.name,
+                outcomes.len(),
+                outcomes.len() - skipped,
+                skipped,
+                failed.len(),
+                out.join(&s.name).display()
+            );
+            for f in &failed {
+                println!("  failed: {f}");
+            }
+            print_results(&out.join(&s.name))?;
+            Ok(if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
+        Cmd::Results { dir, suite } => {
+            let dir = match suite {
+                Some(s) => dir.join(s),
+                None => dir,
+            };
+            print_results(&dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_results(dir: &std::path::Path) -> Result<()> {
+    let files =
+        result_files(dir).with_context(|| format!("reading results in {}", dir.display()))?;
+    let mut rows = Vec::new();
+    for f in files {
+        rows.push(summarize(&f)?);
+    }
+    rows.sort_by(|a, b| (&a.run_name, a.seed).cmp(&(&b.run_name, b.seed)));
+    println!(
+        "{:<16} {:<48} {:>4} {:>7} {:>6} {:>9} {:>8} {:>9}",
+        "run_hash", "run", "seed", "status", "epochs", "test_acc", "test_f1", "wall_s"
+    );
+    for r in rows {
+        let pct = |v: Option<f64>| {
+            v.map(|v| format!("{:.2}%", 100.0 * v))
+                .unwrap_or_else(|| "-".into())
+        };
+        println!(
+            "{:<16} {:<48} {:>4} {:>7} {:>6} {:>9} {:>8} {:>9.1}",
+            r.run_hash,
+            r.run_name,
+            r.seed,
+            r.status,
+            r.epochs,
+            pct(r.test_accuracy),
+            pct(r.test_f1),
+            r.total_wall_s
+        );
+        if let Some(why) = r.reason {
+            println!("{:<16} reason: {why}", "");
+        }
+    }
+    Ok(())
+}
+
+fn datasets(cmd: DatasetsCmd, store: &DataStore, lock: &Lock, quiet: bool) -> Result<ExitCode> {
+    let pick = |names: Vec<String>| -> Result<Vec<String>> {
+        if names.is_empty() {
+            return Ok(data::dataset_names(lock));
+        }
+        for n in &names {
+            lock.get(n)?;
+        }
+        Ok(names)
+    };
+    match cmd {
+        DatasetsCmd::List => {
+            println!(
+                "search order: {}",
+                store
+                    .roots()
+                    .iter()
+                    .map(|r| r.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            for (name, d) in &lock.datasets {
+                println!("{name}: {}", d.description);
+                for f in &d.files {
+                    let at = store
+                        .locate(name, &f.name)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "not found".into());
+                    println!(
+                        "  {:<26} {:>10} bytes  sha256 {}  {}",
+                        f.name,
+                        f.bytes,
+                        &f.sha256[..16],
+                        at
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DatasetsCmd::Verify { names } => {
+            let mut bad = 0;
+            for name in pick(names)? {
+                for f in &lock.get(&name)?.files {
+                    match store.read_verified(&name, f) {
+                        Ok(v) => println!("ok      {name}/{}  {}", f.name, v.path.display()),
+                        Err(e) => {
+                            bad += 1;
+                            println!("FAILED  {name}/{}: {e}", f.name);
+                        }
+                    }
+                }
+            }
+            if bad > 0 {
+                eprintln!("error: {bad} dataset file(s) failed verification");
+                return Ok(ExitCode::from(1));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DatasetsCmd::Fetch { names } => {
+            for name in pick(names)? {
+                let got = store
+                    .fetch(&name, lock, quiet)
+                    .with_context(|| format!("fetching {name}"))?;
+                if got.is_empty() {
+                    println!("{name}: already present and verified");
+                } else {
+                    println!(
+                        "{name}: fetched {} into {}",
+                        got.join(", "),
+                        store.cache_dir().display()
+                    );
+                }
+                // A final load proves the cached copy parses, not just hashes.
+                Dataset::load(&name, store, lock)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DatasetsCmd::Import { dir } => {
+            if !dir.is_dir() {
+                bail!("{} is not a directory", dir.display());
+            }
+            let got = store.import(lock, &dir)?;
+            if got.is_empty() {
+                bail!("no file in {} matches datasets.lock", dir.display());
+            }
+            println!(
+                "imported {} into {}",
+                got.join(", "),
+                store.cache_dir().display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

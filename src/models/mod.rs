@@ -1,0 +1,3 @@
+//! Learning models: the networks whose plasticity hebbench compares.
+
+pub mod krotov;

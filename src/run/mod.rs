@@ -1,0 +1,209 @@
+//! The runner: executes a suite's runs, skipping those whose result file
+//! exists (so a killed suite resumes where it stopped), recording failures
+//! instead of stopping, and writing each result atomically.
+
+pub mod provenance;
+pub mod results;
+
+use candle_core::Device;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use crate::data::{DataStore, Dataset, Lock};
+use crate::error::{Error, Result};
+use crate::experiments::{self, RunContext, RunOutput};
+use crate::progress::Progress;
+use crate::suite::{RunSpec, Suite};
+use provenance::{rfc3339, Provenance};
+use results::{RunRecord, Status};
+
+/// Which candle backend runs the experiments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceChoice {
+    Cpu,
+    Cuda,
+}
+
+impl DeviceChoice {
+    /// The candle device; CUDA fails clearly when not compiled in.
+    pub fn device(self) -> Result<(Device, String)> {
+        match self {
+            DeviceChoice::Cpu => Ok((Device::Cpu, provenance::cpu_label())),
+            DeviceChoice::Cuda => {
+                let d = Device::new_cuda(0).map_err(|e| {
+                    Error::Params(format!("cannot open CUDA device 0 ({e}); build with `--features cuda` on a machine with a GPU"))
+                })?;
+                Ok((d, "cuda:0".to_string()))
+            }
+        }
+    }
+}
+
+/// How to run a suite.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Results go to `<out>/<suite>/<run-hash>.parquet`.
+    pub out: PathBuf,
+    pub filter: Option<String>,
+    /// Runs executed at once (each gets its share of the threads).
+    pub jobs: usize,
+    pub device: DeviceChoice,
+    pub quiet: bool,
+    /// Run again the runs whose recorded status is `failed`.
+    pub retry_failed: bool,
+}
+
+/// What happened to one run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Its result already existed.
+    Skipped,
+    Ran(Status),
+}
+
+/// Where a run's result file lives.
+pub fn result_path(out: &Path, suite: &str, run_hash: &str) -> PathBuf {
+    out.join(suite).join(format!("{run_hash}.parquet"))
+}
+
+/// Runs every selected run of `suite`; returns each run's outcome. Errors
+/// only for problems that would affect every run (missing data, bad device).
+pub fn run_suite(
+    suite: &Suite,
+    store: &DataStore,
+    lock: &Lock,
+    opts: &RunOptions,
+) -> Result<Vec<(RunSpec, Outcome)>> {
+    let (device, device_label) = opts.device.device()?;
+    let provenance = Provenance::collect(&device_label);
+    let progress = Progress::new(opts.quiet);
+    let selected: Vec<&RunSpec> = suite.filtered(opts.filter.as_deref());
+
+    // Decide what to run before loading anything.
+    let mut todo = Vec::new();
+    let mut outcomes: Vec<(RunSpec, Outcome)> = Vec::new();
+    for spec in selected {
+        let path = result_path(&opts.out, &suite.name, &spec.run_hash(lock));
+        let keep = path.is_file()
+            && !(opts.retry_failed
+                && results::summarize(&path)
+                    .map(|s| s.status != "ok")
+                    .unwrap_or(true));
+        if keep {
+            outcomes.push((spec.clone(), Outcome::Skipped));
+        } else {
+            todo.push(spec.clone());
+        }
+    }
+
+    // Datasets are verified once, up front: a bad file stops the suite
+    // before any run starts, with the file named.
+    let mut datasets: BTreeMap<String, Arc<Dataset>> = BTreeMap::new();
+    for spec in &todo {
+        if !datasets.contains_key(&spec.dataset) {
+            let ds = Dataset::load(&spec.dataset, store, lock)?;
+            datasets.insert(spec.dataset.clone(), Arc::new(ds));
+        }
+    }
+
+    let total = todo.len();
+    let bar = progress.bar(total as u64, &format!("suite {}", suite.name));
+    let run_one = |spec: &RunSpec| -> Result<Outcome> {
+        let ds = datasets[&spec.dataset].clone();
+        let status = execute(spec, ds, &device, &provenance, &progress, lock, &opts.out)?;
+        if let Status::Failed(reason) = &status {
+            progress.println(&format!(
+                "run {} (seed {}) failed: {reason}",
+                spec.name, spec.seed
+            ));
+        }
+        bar.inc(1);
+        Ok(Outcome::Ran(status))
+    };
+    let ran: Vec<Result<Outcome>> = if opts.jobs <= 1 {
+        todo.iter().map(run_one).collect()
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.jobs)
+            .build()
+            .map_err(|e| Error::Params(format!("cannot start {} jobs: {e}", opts.jobs)))?;
+        pool.install(|| todo.par_iter().map(run_one).collect())
+    };
+    bar.finish_and_clear();
+    for (spec, r) in todo.into_iter().zip(ran) {
+        outcomes.push((spec, r?));
+    }
+    Ok(outcomes)
+}
+
+/// Runs one spec and writes its result file, whatever the run's fate.
+fn execute(
+    spec: &RunSpec,
+    dataset: Arc<Dataset>,
+    device: &Device,
+    provenance: &Provenance,
+    progress: &Progress,
+    lock: &Lock,
+    out: &Path,
+) -> Result<Status> {
+    let exp = experiments::lookup(&spec.experiment)?;
+    let ctx = RunContext {
+        seed: spec.seed,
+        device: device.clone(),
+        dataset: dataset.clone(),
+        progress: progress.clone(),
+        cache_dir: out.join("cache"),
+    };
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let result = catch_unwind(AssertUnwindSafe(|| exp.run(&ctx, &spec.params)));
+    let total_wall_s = clock.elapsed().as_secs_f64();
+    let (output, status) = match result {
+        Ok(Ok(o)) => {
+            let nan = o
+                .epochs
+                .iter()
+                .any(|e| !e.test.accuracy.is_finite() || !e.train_loss.is_finite());
+            if nan {
+                (o, Status::Failed("non-finite metric".into()))
+            } else {
+                (o, Status::Ok)
+            }
+        }
+        Ok(Err(e)) => (RunOutput::default(), Status::Failed(e.to_string())),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            (
+                RunOutput::default(),
+                Status::Failed(format!("panic: {msg}")),
+            )
+        }
+    };
+    let run_hash = spec.run_hash(lock);
+    let record = RunRecord {
+        spec,
+        run_hash: run_hash.clone(),
+        config_hash: spec.config_hash(lock),
+        dataset_hash: dataset.content_hash(),
+        dataset_files: &dataset.hashes,
+        provenance,
+        started_at: rfc3339(started),
+        finished_at: rfc3339(SystemTime::now()),
+        total_wall_s,
+        output,
+        status: status.clone(),
+    };
+    results::write_parquet(
+        &result_path(out, &spec.suite, &run_hash),
+        &record.to_batch()?,
+    )?;
+    Ok(status)
+}

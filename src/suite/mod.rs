@@ -1,0 +1,391 @@
+//! Suites: YAML files that declare what to run. A suite expands into
+//! [`RunSpec`]s, each fully resolved and serialisable, whose identity is a
+//! hash of its parameters, its dataset's pinned content and the crate
+//! version. Mistakes are reported with the file, the line and the choices.
+
+mod identity;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use identity::{config_hash, run_hash};
+
+use crate::data::Lock;
+use crate::error::{Error, Result};
+use crate::experiments;
+
+/// A named configuration: one row of a paper's table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigDecl {
+    pub name: String,
+    #[serde(default)]
+    pub experiment: Option<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_norway::Value>,
+    #[serde(default)]
+    pub seeds: Option<Vec<u64>>,
+    /// The paper's figures for this row, shown beside ours in reports.
+    #[serde(default)]
+    pub reference: Option<BTreeMap<String, serde_norway::Value>>,
+}
+
+/// The suite file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteDecl {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Default experiment kind for every config.
+    #[serde(default)]
+    pub experiment: Option<String>,
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// Fixed parameters, applied to every run before config and axis values.
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_norway::Value>,
+    /// Axes crossed with every config (cartesian product).
+    #[serde(default)]
+    pub matrix: BTreeMap<String, Vec<serde_norway::Value>>,
+    /// Partial assignments (`config`, axis names, `seed`) that remove runs.
+    #[serde(default)]
+    pub exclude: Vec<BTreeMap<String, serde_norway::Value>>,
+    /// Extra (config, axis values) combinations outside the product.
+    #[serde(default)]
+    pub include: Vec<BTreeMap<String, serde_norway::Value>>,
+    #[serde(default)]
+    pub configs: Vec<ConfigDecl>,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+
+/// One fully resolved run.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub suite: String,
+    /// The named configuration this run comes from.
+    pub config: String,
+    /// Config name plus matrix values: stable and human-readable.
+    pub name: String,
+    pub experiment: String,
+    pub dataset: String,
+    pub params: Map<String, Value>,
+    pub seed: u64,
+    pub reference: Option<Value>,
+}
+
+impl RunSpec {
+    /// Identity of this run: parameters, seed, pinned dataset content and
+    /// crate version.
+    pub fn run_hash(&self, lock: &Lock) -> String {
+        run_hash(
+            &self.experiment,
+            &self.params,
+            self.seed,
+            &lock_hash(lock, &self.dataset),
+        )
+    }
+
+    /// Identity shared by all seeds of this configuration.
+    pub fn config_hash(&self, lock: &Lock) -> String {
+        config_hash(
+            &self.experiment,
+            &self.params,
+            &lock_hash(lock, &self.dataset),
+        )
+    }
+}
+
+/// The content hash of a dataset as pinned; equals
+/// [`crate::data::Dataset::content_hash`] of any copy that verifies.
+pub fn lock_hash(lock: &Lock, dataset: &str) -> String {
+    let joined: String = lock
+        .datasets
+        .get(dataset)
+        .map(|d| {
+            let mut files: Vec<_> = d
+                .files
+                .iter()
+                .map(|f| (f.name.clone(), f.sha256.clone()))
+                .collect();
+            files.sort();
+            files.iter().map(|(k, v)| format!("{k}={v};")).collect()
+        })
+        .unwrap_or_default();
+    crate::data::store::sha256_hex(joined.as_bytes())
+}
+
+/// A parsed and expanded suite.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub name: String,
+    pub description: String,
+    pub path: String,
+    pub runs: Vec<RunSpec>,
+}
+
+impl Suite {
+    /// Reads, validates and expands a suite file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses suite text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Self> {
+        let err = |line: usize, msg: String| Error::Suite {
+            file: file.to_string(),
+            line,
+            msg,
+        };
+        let decl: SuiteDecl = serde_norway::from_str(text).map_err(|e| {
+            let line = e.location().map(|l| l.line()).unwrap_or(0);
+            err(line, strip_location(&e.to_string()))
+        })?;
+        let mut configs = decl.configs.clone();
+        if configs.is_empty() {
+            configs.push(ConfigDecl {
+                name: decl.name.clone(),
+                experiment: None,
+                params: BTreeMap::new(),
+                seeds: None,
+                reference: None,
+            });
+        }
+        let axes: Vec<(String, Vec<Value>)> = decl
+            .matrix
+            .iter()
+            .map(|(k, vs)| {
+                Ok((
+                    k.clone(),
+                    vs.iter().map(to_json).collect::<Result<Vec<_>>>()?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        for (k, vs) in &axes {
+            if vs.is_empty() {
+                return Err(err(
+                    line_of(text, k),
+                    format!("matrix axis `{k}` has no values"),
+                ));
+            }
+        }
+        let excludes: Vec<Map<String, Value>> = decl
+            .exclude
+            .iter()
+            .map(map_to_json)
+            .collect::<Result<_>>()?;
+        for ex in &excludes {
+            for k in ex.keys() {
+                if k != "config" && k != "seed" && !decl.matrix.contains_key(k) {
+                    return Err(err(
+                        line_of(text, k),
+                        format!("exclude key `{k}` is not `config`, `seed` or a matrix axis"),
+                    ));
+                }
+            }
+        }
+        // Every assignment of axis values: the product, then the includes.
+        let mut combos: Vec<(Option<String>, Map<String, Value>)> = vec![(None, Map::new())];
+        for (k, vs) in &axes {
+            combos = combos
+                .into_iter()
+                .flat_map(|(c, m)| {
+                    vs.iter().map(move |v| {
+                        let mut m = m.clone();
+                        m.insert(k.clone(), v.clone());
+                        (c.clone(), m)
+                    })
+                })
+                .collect();
+        }
+        for inc in &decl.include {
+            let mut m = map_to_json(inc)?;
+            let config = match m.remove("config") {
+                Some(Value::String(s)) => Some(s),
+                Some(_) => {
+                    return Err(err(
+                        line_of(text, "config"),
+                        "include `config` must be a name".into(),
+                    ))
+                }
+                None => None,
+            };
+            combos.push((config, m));
+        }
+
+        let mut runs = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &configs {
+            let kind = c
+                .experiment
+                .clone()
+                .or_else(|| decl.experiment.clone())
+                .ok_or_else(|| {
+                    err(
+                        line_of(text, &c.name),
+                        format!("config `{}` names no experiment", c.name),
+                    )
+                })?;
+            let exp = experiments::lookup(&kind)
+                .map_err(|e| err(line_of_value(text, &kind), e.to_string()))?;
+            for (only, axis_values) in &combos {
+                if only.as_ref().is_some_and(|o| o != &c.name) {
+                    continue;
+                }
+                let mut params = map_to_json(&decl.params)?;
+                params.extend(map_to_json(&c.params)?);
+                params.extend(axis_values.clone());
+                let dataset = exp.check(&params).map_err(|e| {
+                    let msg = e.to_string();
+                    let line = offending_key(&msg)
+                        .map(|k| line_of(text, &k))
+                        .unwrap_or_else(|| line_of(text, &c.name));
+                    err(line, format!("config `{}`: {msg}", c.name))
+                })?;
+                let mut name = c.name.clone();
+                if !axis_values.is_empty() {
+                    let tag: Vec<String> = axis_values
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", plain(v)))
+                        .collect();
+                    name = format!("{name}/{}", tag.join(","));
+                }
+                for &seed in c.seeds.as_ref().unwrap_or(&decl.seeds) {
+                    let excluded = excludes.iter().any(|ex| {
+                        ex.iter().all(|(k, v)| match k.as_str() {
+                            "config" => v.as_str() == Some(c.name.as_str()),
+                            "seed" => v.as_u64() == Some(seed),
+                            _ => axis_values.get(k) == Some(v),
+                        })
+                    });
+                    if excluded {
+                        continue;
+                    }
+                    if !seen.insert((name.clone(), seed)) {
+                        return Err(err(
+                            line_of(text, &c.name),
+                            format!("run `{name}` seed {seed} is declared twice"),
+                        ));
+                    }
+                    runs.push(RunSpec {
+                        suite: decl.name.clone(),
+                        config: c.name.clone(),
+                        name: name.clone(),
+                        experiment: kind.clone(),
+                        dataset: dataset.clone(),
+                        params: params.clone(),
+                        seed,
+                        reference: c
+                            .reference
+                            .as_ref()
+                            .map(|r| map_to_json(r).map(Value::Object))
+                            .transpose()?,
+                    });
+                }
+            }
+        }
+        Ok(Suite {
+            name: decl.name,
+            description: decl.description,
+            path: file.to_string(),
+            runs,
+        })
+    }
+
+    /// Runs whose name matches `pattern`: a substring, or a glob with `*`.
+    pub fn filtered(&self, pattern: Option<&str>) -> Vec<&RunSpec> {
+        self.runs
+            .iter()
+            .filter(|r| pattern.is_none_or(|p| matches_pattern(&r.name, p)))
+            .collect()
+    }
+}
+
+/// Substring match, or `*`-glob match when the pattern has a `*`.
+pub fn matches_pattern(name: &str, pattern: &str) -> bool {
+    if !pattern.contains('*') {
+        return name.contains(pattern);
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let mut rest = name;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            if !rest.starts_with(part) {
+                return false;
+            }
+            rest = &rest[part.len()..];
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else if let Some(at) = rest.find(part) {
+            rest = &rest[at + part.len()..];
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+fn to_json(v: &serde_norway::Value) -> Result<Value> {
+    serde_json::to_value(v).map_err(Error::from)
+}
+
+fn map_to_json(m: &BTreeMap<String, serde_norway::Value>) -> Result<Map<String, Value>> {
+    m.iter()
+        .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
+        .collect()
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// serde's messages end with "at line X column Y"; the line is reported
+/// separately, so drop it from the text.
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// The key named in a serde "unknown field `x`" or "invalid type ... `x`"
+/// message, to point at its line.
+fn offending_key(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let end = start + msg[start..].find('`')?;
+    Some(msg[start..end].to_string())
+}
+
+/// The 1-based line where `key:` first appears, or 0 when not found.
+fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ").trim_start();
+            t.starts_with(&format!("{key}:"))
+                || t.contains(&format!("name: {key}"))
+                || t.contains(&format!("{{{key}:"))
+        })
+        .map(|i| i + 1)
+        .or_else(|| line_of_value(text, key).checked_sub(0).filter(|&l| l > 0))
+        .unwrap_or(0)
+}
+
+/// The 1-based line where a value first appears, or 0 when not found.
+fn line_of_value(text: &str, value: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(value))
+        .map(|i| i + 1)
+        .unwrap_or(0)
+}

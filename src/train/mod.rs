@@ -1,0 +1,17 @@
+//! Supervised training on top of learned representations, and the metrics
+//! every experiment reports per classifier epoch.
+
+pub mod metrics;
+pub mod readout;
+
+pub use metrics::Scores;
+
+/// What one classifier epoch measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochMetrics {
+    pub epoch: u32,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    /// Accuracy and macro precision/recall/F1 on the test split.
+    pub test: Scores,
+}

@@ -1,0 +1,175 @@
+//! Supervised linear readouts trained on frozen features with Adam. The
+//! loss is a small trait so that the paper's power-tanh loss and plain
+//! cross-entropy share one training loop.
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use super::metrics::{argmax_rows, score};
+use super::EpochMetrics;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// A readout loss on logits `z` (B × C).
+pub trait ReadoutLoss: Send + Sync {
+    /// Mean loss over the batch; `labels` are class indices (u32), `pm` the
+    /// ±1 one-hot targets.
+    fn loss(&self, z: &Tensor, labels: &Tensor, pm: &Tensor) -> Result<Tensor>;
+}
+
+/// Krotov & Hopfield's readout: `c = tanh(β z)`, loss `Σ_c |c − t|^m`
+/// against ±1 targets.
+pub struct PowerTanh {
+    pub beta: f64,
+    pub m: f64,
+}
+
+impl ReadoutLoss for PowerTanh {
+    fn loss(&self, z: &Tensor, _labels: &Tensor, pm: &Tensor) -> Result<Tensor> {
+        let c = z.affine(self.beta, 0.0)?.tanh()?;
+        let b = z.dims()[0] as f64;
+        Ok(((c - pm)?.abs()?.powf(self.m)?.sum_all()? / b)?)
+    }
+}
+
+/// Softmax with cross-entropy.
+pub struct SoftmaxCrossEntropy;
+
+impl ReadoutLoss for SoftmaxCrossEntropy {
+    fn loss(&self, z: &Tensor, labels: &Tensor, _pm: &Tensor) -> Result<Tensor> {
+        Ok(candle_nn::loss::cross_entropy(z, labels)?)
+    }
+}
+
+/// How to train a readout.
+#[derive(Debug, Clone)]
+pub struct ReadoutSchedule {
+    pub epochs: usize,
+    pub batch: usize,
+    /// Adam learning rate at the first epoch.
+    pub lr: f64,
+    /// Learning rate at the last epoch; annealed geometrically in between.
+    pub lr_final: f64,
+}
+
+/// Features and labels of one split.
+pub struct Labelled<'a> {
+    pub features: &'a Tensor,
+    pub labels: &'a [u8],
+}
+
+/// A trained linear readout `z = f·Sᵀ + b`.
+pub struct LinearReadout {
+    pub s: Var,
+    pub b: Var,
+}
+
+impl LinearReadout {
+    /// Logits for `f` (N × H), computed in chunks to bound memory.
+    pub fn logits(&self, f: &Tensor) -> Result<Tensor> {
+        Ok(f.matmul(&self.s.as_tensor().t()?)?
+            .broadcast_add(self.b.as_tensor())?)
+    }
+
+    /// Predicted classes for every row of `f`.
+    pub fn predict(&self, f: &Tensor) -> Result<Vec<u8>> {
+        let n = f.dims()[0];
+        let classes = self.b.dims()[0];
+        let mut out = Vec::with_capacity(n);
+        let chunk = 10_000;
+        for start in (0..n).step_by(chunk) {
+            let len = chunk.min(n - start);
+            let z: Vec<f32> = self
+                .logits(&f.narrow(0, start, len)?)?
+                .flatten_all()?
+                .to_vec1()?;
+            out.extend(argmax_rows(&z, classes));
+        }
+        Ok(out)
+    }
+}
+
+/// Trains a readout, scoring train and test after every epoch.
+pub fn train(
+    loss: &dyn ReadoutLoss,
+    train: Labelled,
+    test: Labelled,
+    classes: usize,
+    schedule: &ReadoutSchedule,
+    rng: &mut impl Rng,
+    progress: &Progress,
+) -> Result<(LinearReadout, Vec<EpochMetrics>)> {
+    let dev: Device = train.features.device().clone();
+    let (n, h) = train.features.dims2()?;
+    let bound = 1.0 / (h as f32).sqrt();
+    let s: Vec<f32> = (0..classes * h)
+        .map(|_| rng.random_range(-bound..bound))
+        .collect();
+    let readout = LinearReadout {
+        s: Var::from_tensor(&Tensor::from_vec(s, (classes, h), &dev)?)?,
+        b: Var::from_tensor(&Tensor::zeros(classes, DType::F32, &dev)?)?,
+    };
+    let mut opt = AdamW::new(
+        vec![readout.s.clone(), readout.b.clone()],
+        ParamsAdamW {
+            lr: schedule.lr,
+            weight_decay: 0.0,
+            ..Default::default()
+        },
+    )?;
+    let labels_all = Tensor::from_vec(
+        train.labels.iter().map(|&l| l as u32).collect::<Vec<_>>(),
+        n,
+        &dev,
+    )?;
+    let pm_all = labels_all
+        .unsqueeze(1)?
+        .broadcast_eq(&Tensor::arange(0u32, classes as u32, &dev)?.unsqueeze(0)?)?
+        .to_dtype(DType::F32)?
+        .affine(2.0, -1.0)?;
+    let bar = progress.bar(schedule.epochs as u64, "readout epochs");
+    let mut history = Vec::with_capacity(schedule.epochs);
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    for epoch in 0..schedule.epochs {
+        let frac = if schedule.epochs > 1 {
+            epoch as f64 / (schedule.epochs - 1) as f64
+        } else {
+            0.0
+        };
+        opt.set_learning_rate(schedule.lr * (schedule.lr_final / schedule.lr).powf(frac));
+        order.shuffle(rng);
+        let mut total = 0.0;
+        let mut batches = 0usize;
+        for chunk in order.chunks(schedule.batch) {
+            let idx = Tensor::from_slice(chunk, chunk.len(), &dev)?;
+            let f = train.features.index_select(&idx, 0)?;
+            let y = labels_all.index_select(&idx, 0)?;
+            let pm = pm_all.index_select(&idx, 0)?;
+            let l = loss.loss(&readout.logits(&f)?, &y, &pm)?;
+            opt.backward_step(&l)?;
+            total += l.to_scalar::<f32>()? as f64;
+            batches += 1;
+        }
+        let train_loss = total / batches.max(1) as f64;
+        if !train_loss.is_finite() {
+            return Err(Error::Diverged(format!(
+                "readout loss is {train_loss} at epoch {}",
+                epoch + 1
+            )));
+        }
+        let train_scores = score(&readout.predict(train.features)?, train.labels, classes);
+        let test_scores = score(&readout.predict(test.features)?, test.labels, classes);
+        history.push(EpochMetrics {
+            epoch: epoch as u32 + 1,
+            train_loss,
+            train_accuracy: train_scores.accuracy,
+            test: test_scores,
+        });
+        bar.set_message(format!("readout test {:.2}%", 100.0 * test_scores.accuracy));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok((readout, history))
+}

@@ -1,0 +1,145 @@
+//! Suite parsing and expansion: the matrix, and errors with file and line.
+
+use hebbench::suite::Suite;
+
+const BASE: &str = "name: s
+experiment: krotov
+seeds: [0, 1]
+params:
+  hidden: 10
+  p: 2.0
+  k: 2
+  delta: 0.4
+  eps0: 0.02
+  batch: 10
+  epochs: 1
+  readout_epochs: 1
+";
+
+fn err(text: &str) -> String {
+    Suite::parse(text, "suites/x.yaml").unwrap_err().to_string()
+}
+
+#[test]
+fn matrix_crosses_configs_with_axes_seeds_and_honours_exclude_and_include() {
+    let text = format!(
+        "{BASE}configs:
+  - name: a
+  - name: b
+    seeds: [7]
+matrix:
+  readout: [paper, softmax]
+  beta: [0.1, 0.2]
+exclude:
+  - {{config: a, readout: softmax}}
+  - {{seed: 1, beta: 0.2}}
+include:
+  - {{config: b, readout: paper, beta: 0.5}}
+"
+    );
+    let s = Suite::parse(&text, "x.yaml").unwrap();
+    let names: Vec<String> = s
+        .runs
+        .iter()
+        .map(|r| format!("{}#{}", r.name, r.seed))
+        .collect();
+    // a: 2 betas (paper only) x 2 seeds, minus seed 1 at beta 0.2 -> 3
+    // b: 4 combos x seed 7 + the included combo -> 5
+    assert_eq!(
+        names,
+        [
+            "a/beta=0.1,readout=paper#0",
+            "a/beta=0.1,readout=paper#1",
+            "a/beta=0.2,readout=paper#0",
+            "b/beta=0.1,readout=paper#7",
+            "b/beta=0.1,readout=softmax#7",
+            "b/beta=0.2,readout=paper#7",
+            "b/beta=0.2,readout=softmax#7",
+            "b/beta=0.5,readout=paper#7",
+        ]
+    );
+    let lock = hebbench::data::Lock::builtin().unwrap();
+    let h: std::collections::BTreeSet<_> = s.runs.iter().map(|r| r.run_hash(&lock)).collect();
+    assert_eq!(h.len(), s.runs.len(), "every run has its own identity");
+    assert_eq!(
+        s.runs[0].config_hash(&lock),
+        s.runs[1].config_hash(&lock),
+        "seeds share a config hash"
+    );
+    assert_eq!(s.runs[0].dataset, "mnist");
+}
+
+#[test]
+fn unknown_top_level_key_names_file_and_line() {
+    let e = err(&format!(
+        "{BASE}colors: [red]\nconfigs:\n  - name: a\n    params: {{readout: paper}}\n"
+    ));
+    assert!(e.starts_with("suites/x.yaml:13:"), "{e}");
+    assert!(
+        e.contains("unknown field `colors`") && e.contains("configs"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_parameter_names_its_line_and_the_valid_keys() {
+    let e = err(&format!(
+        "{BASE}configs:\n  - name: a\n    params:\n      readout: paper\n      hiden: 3\n"
+    ));
+    assert!(e.starts_with("suites/x.yaml:17:"), "{e}");
+    assert!(
+        e.contains("unknown field `hiden`") && e.contains("`hidden`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_experiment_and_readout_list_the_valid_choices() {
+    let e = err(&BASE
+        .replace("experiment: krotov", "experiment: krotof")
+        .replace("seeds", "configs: [{name: a}]\nseeds"));
+    assert!(
+        e.starts_with("suites/x.yaml:2:")
+            && e.contains("unknown experiment `krotof`; valid choices: krotov"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{BASE}configs:\n  - name: a\n    params: {{readout: hebb}}\n"
+    ));
+    assert!(
+        e.contains("unknown variant `hebb`, expected `paper` or `softmax`"),
+        "{e}"
+    );
+    assert!(e.starts_with("suites/x.yaml:15:"), "{e}");
+}
+
+#[test]
+fn wrong_type_and_malformed_yaml_give_a_line() {
+    let e = err(&BASE.replace("hidden: 10", "hidden: many").replace(
+        "seeds",
+        "configs: [{name: a, params: {readout: paper}}]\nseeds",
+    ));
+    assert!(
+        e.contains("invalid type") && e.contains("suites/x.yaml:"),
+        "{e}"
+    );
+    assert!(!e.starts_with("suites/x.yaml:0:"), "{e}");
+    let e = err("name: s\nseeds: [0\nconfigs: []\n");
+    assert!(e.starts_with("suites/x.yaml:"), "{e}");
+    assert!(!e.starts_with("suites/x.yaml:0:"), "{e}");
+}
+
+#[test]
+fn every_committed_suite_parses() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("suites");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "yaml") {
+            let s = Suite::load(&p).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!s.runs.is_empty(), "{}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 2);
+}
