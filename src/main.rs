@@ -59,6 +59,17 @@ enum Cmd {
         /// Run again the runs recorded as failed.
         #[arg(long)]
         retry_failed: bool,
+        /// Never download missing datasets; fail instead.
+        #[arg(long)]
+        no_fetch: bool,
+    },
+    /// Check that a suite's results exist, succeeded and meet its floors.
+    Check {
+        suite: PathBuf,
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
     },
     /// Summarise the result files under a directory.
     Results {
@@ -128,6 +139,20 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Check { suite, filter, out } => {
+            let s = Suite::load(&suite)?;
+            let misses = hebbench::run::check_floors(&s, &lock, &out, filter.as_deref())?;
+            let n = s.filtered(filter.as_deref()).len();
+            for m in &misses {
+                println!("FAILED  {} seed {}: {}", m.run, m.seed, m.what);
+            }
+            println!("check {}: {} runs, {} problems", s.name, n, misses.len());
+            Ok(if misses.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Cmd::Run {
             suite,
             filter,
@@ -135,6 +160,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             jobs,
             out,
             retry_failed,
+            no_fetch,
         } => {
             let s = Suite::load(&suite)?;
             let opts = RunOptions {
@@ -144,6 +170,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 device,
                 quiet: cli.quiet,
                 retry_failed,
+                fetch_missing: !no_fetch,
             };
             let outcomes = run_suite(&s, &store, &lock, &opts)?;
             if outcomes.is_empty() {

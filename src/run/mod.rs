@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Run again the runs whose recorded status is `failed`.
     pub retry_failed: bool,
+    /// Download missing dataset files from the official sources.
+    pub fetch_missing: bool,
 }
 
 /// What happened to one run.
@@ -105,7 +107,14 @@ pub fn run_suite(
     let mut datasets: BTreeMap<String, Arc<Dataset>> = BTreeMap::new();
     for spec in &todo {
         if !datasets.contains_key(&spec.dataset) {
-            let ds = Dataset::load(&spec.dataset, store, lock)?;
+            let ds = match Dataset::load(&spec.dataset, store, lock) {
+                Err(Error::MissingFile { .. }) if opts.fetch_missing => {
+                    progress.println(&format!("dataset {} is not here; fetching it from the official sources", spec.dataset));
+                    store.fetch(&spec.dataset, lock, opts.quiet)?;
+                    Dataset::load(&spec.dataset, store, lock)?
+                }
+                other => other?,
+            };
             datasets.insert(spec.dataset.clone(), Arc::new(ds));
         }
     }
@@ -138,6 +147,41 @@ pub fn run_suite(
         outcomes.push((spec, r?));
     }
     Ok(outcomes)
+}
+
+/// One floor that a result does not meet.
+#[derive(Debug, Clone)]
+pub struct FloorMiss {
+    pub run: String,
+    pub seed: u64,
+    pub what: String,
+}
+
+/// Checks every selected run of `suite` has an `ok` result whose final
+/// values meet the suite's floors. Returns what fails, named.
+pub fn check_floors(suite: &Suite, lock: &Lock, out: &Path, filter: Option<&str>) -> Result<Vec<FloorMiss>> {
+    let mut misses = Vec::new();
+    for spec in suite.filtered(filter) {
+        let path = result_path(out, &suite.name, &spec.run_hash(lock));
+        let miss = |what: String| FloorMiss { run: spec.name.clone(), seed: spec.seed, what };
+        if !path.is_file() {
+            misses.push(miss(format!("no result at {}", path.display())));
+            continue;
+        }
+        let s = results::summarize(&path)?;
+        if s.status != "ok" {
+            misses.push(miss(format!("status {}: {}", s.status, s.reason.unwrap_or_default())));
+            continue;
+        }
+        for (col, floor) in &spec.floor {
+            match results::final_value(&path, col)? {
+                Some(v) if v >= *floor => {}
+                Some(v) => misses.push(miss(format!("{col} = {v:.4} is below the floor {floor}"))),
+                None => misses.push(miss(format!("{col} is missing"))),
+            }
+        }
+    }
+    Ok(misses)
 }
 
 /// Runs one spec and writes its result file, whatever the run's fate.

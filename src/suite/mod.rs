@@ -30,6 +30,10 @@ pub struct ConfigDecl {
     /// The paper's figures for this row, shown beside ours in reports.
     #[serde(default)]
     pub reference: Option<BTreeMap<String, serde_norway::Value>>,
+    /// Lowest acceptable final values of result columns (for example
+    /// `test_accuracy: 0.8`); `hebbench check` enforces them.
+    #[serde(default)]
+    pub floor: BTreeMap<String, f64>,
 }
 
 /// The suite file as written.
@@ -77,6 +81,7 @@ pub struct RunSpec {
     pub params: Map<String, Value>,
     pub seed: u64,
     pub reference: Option<Value>,
+    pub floor: BTreeMap<String, f64>,
 }
 
 impl RunSpec {
@@ -158,6 +163,7 @@ impl Suite {
                 params: BTreeMap::new(),
                 seeds: None,
                 reference: None,
+                floor: BTreeMap::new(),
             });
         }
         let axes: Vec<(String, Vec<Value>)> = decl
@@ -289,6 +295,7 @@ impl Suite {
                             .as_ref()
                             .map(|r| map_to_json(r).map(Value::Object))
                             .transpose()?,
+                        floor: c.floor.clone(),
                     });
                 }
             }

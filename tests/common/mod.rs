@@ -39,7 +39,7 @@ pub fn text(o: &Output) -> String {
 /// A small but real Krotov suite on MNIST, `runs` configs of `seeds`.
 pub fn small_suite(dir: &Path, name: &str, configs: usize, extra: &str) -> PathBuf {
     let mut s = format!(
-        "name: {name}\nexperiment: krotov\nseeds: [0]\nparams:\n  dataset: mnist\n  train_limit: 3000\n  test_limit: 1000\n  hidden: 40\n  p: 2.0\n  k: 2\n  delta: 0.4\n  eps0: 0.02\n  batch: 100\n  epochs: 2\n  readout: softmax\n  readout_epochs: 2\n{extra}configs:\n"
+        "name: {name}\nexperiment: krotov\nseeds: [0]\nparams:\n  dataset: mnist\n  train_limit: 3000\n  test_limit: 1000\n  hidden: 40\n  p: 2.0\n  k: 2\n  delta: 0.4\n  eps0: 0.02\n  batch: 100\n  epochs: 2\n  readout: softmax\n  readout_epochs: 2\n  readout_lr: 0.01\n{extra}configs:\n"
     );
     for i in 0..configs {
         s.push_str(&format!(
