@@ -94,6 +94,12 @@ enum DatasetsCmd {
 }
 
 fn main() -> ExitCode {
+    // Behave like other Unix tools when piped into `head`: exit quietly.
+    #[cfg(unix)]
+    // SAFETY: restoring the default SIGPIPE action before any I/O or threads.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match real_main(cli) {
         Ok(code) => code,

@@ -5,9 +5,9 @@
 
 use candle_core::{DType, Tensor};
 use rand::seq::SliceRandom;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{timed, typed, Experiment, Params, RunContext, RunOutput};
+use super::{resolved, timed, typed, Checked, Experiment, Params, RunContext, RunOutput};
 use crate::data::{Dataset, Split};
 use crate::error::{Error, Result};
 use crate::models::krotov::KrotovHopfield;
@@ -19,7 +19,7 @@ use crate::train::readout::{
 pub struct Krotov;
 
 /// How pixels become input vectors.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Preprocess {
     /// `x / 255`, as the MNIST notebook.
@@ -32,7 +32,7 @@ pub enum Preprocess {
 
 /// How features are scaled before the readout. A scale never changes what
 /// a linear readout can express, only how well Adam is conditioned.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum FeatureScale {
     /// Divide by the largest training feature.
@@ -45,7 +45,7 @@ pub enum FeatureScale {
 }
 
 /// Which readout loss to train.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Readout {
     /// The paper's `tanh(β z)` with the `Σ|c − t|^m` loss.
@@ -86,7 +86,7 @@ fn rlr_default() -> f64 {
 }
 
 /// Parameters of a `krotov` run; names follow the seed notebooks.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KrotovParams {
     #[serde(default = "mnist")]
@@ -102,7 +102,7 @@ pub struct KrotovParams {
     pub hidden: usize,
     pub p: f64,
     pub k: usize,
-    pub delta: f32,
+    pub delta: f64,
     pub eps0: f64,
     pub batch: usize,
     /// Unsupervised epochs; 0 keeps the random initial weights (control).
@@ -168,10 +168,10 @@ impl Experiment for Krotov {
         "Krotov & Hopfield (2019) competing hidden units + supervised readout (MNIST, CIFAR-10)"
     }
 
-    fn check(&self, params: &Params) -> Result<String> {
+    fn check(&self, params: &Params) -> Result<Checked> {
         let p: KrotovParams = typed(params)?;
         p.validate()?;
-        Ok(p.dataset)
+        resolved(&p.dataset, &p)
     }
 
     fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
@@ -190,7 +190,7 @@ impl Experiment for Krotov {
             d,
             p.p,
             p.k,
-            p.delta,
+            p.delta as f32,
             &mut ctx.rng(STREAM_INIT),
             &ctx.device,
         )?;

@@ -118,14 +118,31 @@ pub fn timed<T>(
     Ok(out)
 }
 
+/// Parameters that passed an experiment's checks.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub dataset: String,
+    pub params: Params,
+}
+
+/// Serialises typed parameters back to a map, defaults included.
+pub fn resolved<T: serde::Serialize>(dataset: &str, typed: &T) -> Result<Checked> {
+    match serde_json::to_value(typed)? {
+        Value::Object(params) => Ok(Checked { dataset: dataset.to_string(), params }),
+        other => Err(Error::Params(format!("parameters must be a map, got {other}"))),
+    }
+}
+
 /// One kind of experiment.
 pub trait Experiment: Sync {
     /// The name suites use in `experiment:`.
     fn name(&self) -> &'static str;
     /// One line for `hebbench experiments`.
     fn about(&self) -> &'static str;
-    /// Validates parameters and returns the dataset the run needs.
-    fn check(&self, params: &Params) -> Result<String>;
+    /// Validates parameters; returns the dataset the run needs and the
+    /// parameters with every default filled in, so that results record (and
+    /// run identities cover) the values actually used.
+    fn check(&self, params: &Params) -> Result<Checked>;
     /// Runs one configuration with the context's seed.
     fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput>;
 }

@@ -181,6 +181,8 @@ impl RunRecord<'_> {
                     Arc::new(BooleanArray::from(vec![Some(*b); rows])) as ArrayRef,
                 ),
                 Value::String(t) => col_str(&name, Some(t.clone()), rows),
+                // Unset optional parameters are numeric in every kind so far.
+                Value::Null => col_f64(&name, None, rows),
                 other => col_str(&name, Some(other.to_string()), rows),
             });
         }

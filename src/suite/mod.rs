@@ -250,13 +250,14 @@ impl Suite {
                 let mut params = map_to_json(&decl.params)?;
                 params.extend(map_to_json(&c.params)?);
                 params.extend(axis_values.clone());
-                let dataset = exp.check(&params).map_err(|e| {
+                let checked = exp.check(&params).map_err(|e| {
                     let msg = e.to_string();
                     let line = offending_key(&msg)
                         .map(|k| line_of(text, &k))
                         .unwrap_or_else(|| line_of(text, &c.name));
                     err(line, format!("config `{}`: {msg}", c.name))
                 })?;
+                let (dataset, params) = (checked.dataset, checked.params);
                 let mut name = c.name.clone();
                 if !axis_values.is_empty() {
                     let tag: Vec<String> = axis_values
