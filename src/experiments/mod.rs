@@ -128,8 +128,13 @@ pub struct Checked {
 /// Serialises typed parameters back to a map, defaults included.
 pub fn resolved<T: serde::Serialize>(dataset: &str, typed: &T) -> Result<Checked> {
     match serde_json::to_value(typed)? {
-        Value::Object(params) => Ok(Checked { dataset: dataset.to_string(), params }),
-        other => Err(Error::Params(format!("parameters must be a map, got {other}"))),
+        Value::Object(params) => Ok(Checked {
+            dataset: dataset.to_string(),
+            params,
+        }),
+        other => Err(Error::Params(format!(
+            "parameters must be a map, got {other}"
+        ))),
     }
 }
 

@@ -109,7 +109,10 @@ pub fn run_suite(
         if !datasets.contains_key(&spec.dataset) {
             let ds = match Dataset::load(&spec.dataset, store, lock) {
                 Err(Error::MissingFile { .. }) if opts.fetch_missing => {
-                    progress.println(&format!("dataset {} is not here; fetching it from the official sources", spec.dataset));
+                    progress.println(&format!(
+                        "dataset {} is not here; fetching it from the official sources",
+                        spec.dataset
+                    ));
                     store.fetch(&spec.dataset, lock, opts.quiet)?;
                     Dataset::load(&spec.dataset, store, lock)?
                 }
@@ -159,18 +162,31 @@ pub struct FloorMiss {
 
 /// Checks every selected run of `suite` has an `ok` result whose final
 /// values meet the suite's floors. Returns what fails, named.
-pub fn check_floors(suite: &Suite, lock: &Lock, out: &Path, filter: Option<&str>) -> Result<Vec<FloorMiss>> {
+pub fn check_floors(
+    suite: &Suite,
+    lock: &Lock,
+    out: &Path,
+    filter: Option<&str>,
+) -> Result<Vec<FloorMiss>> {
     let mut misses = Vec::new();
     for spec in suite.filtered(filter) {
         let path = result_path(out, &suite.name, &spec.run_hash(lock));
-        let miss = |what: String| FloorMiss { run: spec.name.clone(), seed: spec.seed, what };
+        let miss = |what: String| FloorMiss {
+            run: spec.name.clone(),
+            seed: spec.seed,
+            what,
+        };
         if !path.is_file() {
             misses.push(miss(format!("no result at {}", path.display())));
             continue;
         }
         let s = results::summarize(&path)?;
         if s.status != "ok" {
-            misses.push(miss(format!("status {}: {}", s.status, s.reason.unwrap_or_default())));
+            misses.push(miss(format!(
+                "status {}: {}",
+                s.status,
+                s.reason.unwrap_or_default()
+            )));
             continue;
         }
         for (col, floor) in &spec.floor {

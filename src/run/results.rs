@@ -325,13 +325,20 @@ pub fn summarize(path: &Path) -> Result<RunSummary> {
 /// The last row's value of a numeric column, if the column exists.
 pub fn final_value(path: &Path, column: &str) -> Result<Option<f64>> {
     let batches = read_parquet(path)?;
-    let Some(batch) = batches.last() else { return Ok(None) };
-    let Some(a) = batch.column_by_name(column) else { return Ok(None) };
+    let Some(batch) = batches.last() else {
+        return Ok(None);
+    };
+    let Some(a) = batch.column_by_name(column) else {
+        return Ok(None);
+    };
     let last = batch.num_rows().saturating_sub(1);
     let a = arrow::compute::cast(a, &DataType::Float64)?;
-    let a = a.as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::Results {
-        path: path.to_path_buf(),
-        msg: format!("column {column} is not numeric"),
-    })?;
+    let a = a
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .ok_or_else(|| Error::Results {
+            path: path.to_path_buf(),
+            msg: format!("column {column} is not numeric"),
+        })?;
     Ok((batch.num_rows() > 0 && a.is_valid(last)).then(|| a.value(last)))
 }
