@@ -6,12 +6,9 @@ use std::path::PathBuf;
 /// Errors from hebbench's library code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    // The I/O error is shown inline (not as a source) so it prints once.
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
     #[error("dataset file `{dataset}/{file}` is missing; looked in: {searched}")]
     MissingFile {
         dataset: String,
@@ -72,9 +69,9 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, path: impl Into<PathBuf>) -> Result<T> {
-        self.map_err(|source| Error::Io {
+        self.map_err(|err| Error::Io {
             path: path.into(),
-            source,
+            err,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! line in [`REGISTRY`]. A kind checks its own typed parameters (unknown
 //! keys are errors) and turns a dataset and a seed into a [`RunOutput`].
 
+pub mod foldiak_bars;
 pub mod krotov;
 
 use candle_core::Device;
@@ -56,9 +57,9 @@ pub fn cached_tensors(
         }
     }
     let tensors = compute()?;
-    std::fs::create_dir_all(&ctx.cache_dir).map_err(|source| Error::Io {
+    std::fs::create_dir_all(&ctx.cache_dir).map_err(|err| Error::Io {
         path: ctx.cache_dir.clone(),
-        source,
+        err,
     })?;
     let tmp = ctx
         .cache_dir
@@ -66,9 +67,9 @@ pub fn cached_tensors(
     let map: std::collections::HashMap<String, candle_core::Tensor> =
         tensors.iter().cloned().collect();
     candle_core::safetensors::save(&map, &tmp)?;
-    std::fs::rename(&tmp, &path).map_err(|source| Error::Io {
+    std::fs::rename(&tmp, &path).map_err(|err| Error::Io {
         path: path.clone(),
-        source,
+        err,
     })?;
     Ok((tensors, false))
 }
@@ -92,6 +93,15 @@ impl Phase {
     }
 }
 
+/// An array a report may draw (weights, snapshots), saved beside the run's
+/// Parquet file as `<run-hash>.safetensors`.
+#[derive(Debug, Clone)]
+pub struct Artefact {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
 /// What a finished run measured.
 #[derive(Debug, Clone, Default)]
 pub struct RunOutput {
@@ -99,6 +109,7 @@ pub struct RunOutput {
     pub epochs: Vec<EpochMetrics>,
     /// Run-level scalars (convergence statistics and the like).
     pub summary: BTreeMap<String, f64>,
+    pub artefacts: Vec<Artefact>,
 }
 
 /// Times `f` as a phase that processes `images` images.
@@ -153,7 +164,7 @@ pub trait Experiment: Sync {
 }
 
 /// Every experiment kind hebbench knows.
-pub static REGISTRY: &[&dyn Experiment] = &[&krotov::Krotov];
+pub static REGISTRY: &[&dyn Experiment] = &[&krotov::Krotov, &foldiak_bars::FoldiakBars];
 
 /// Finds an experiment kind by name, listing the valid ones when unknown.
 pub fn lookup(name: &str) -> Result<&'static dyn Experiment> {

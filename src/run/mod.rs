@@ -85,6 +85,8 @@ pub fn run_suite(
     let progress = Progress::new(opts.quiet);
     let selected: Vec<&RunSpec> = suite.filtered(opts.filter.as_deref());
 
+    remove_stale_temporaries(&opts.out.join(&suite.name));
+
     // Decide what to run before loading anything.
     let mut todo = Vec::new();
     let mut outcomes: Vec<(RunSpec, Outcome)> = Vec::new();
@@ -107,7 +109,7 @@ pub fn run_suite(
     let mut datasets: BTreeMap<String, Arc<Dataset>> = BTreeMap::new();
     for spec in &todo {
         if !datasets.contains_key(&spec.dataset) {
-            let ds = match Dataset::load(&spec.dataset, store, lock) {
+            let ds = match load_dataset(&spec.dataset, store, lock) {
                 Err(Error::MissingFile { .. }) if opts.fetch_missing => {
                     progress.println(&format!(
                         "dataset {} is not here; fetching it from the official sources",
@@ -150,6 +152,64 @@ pub fn run_suite(
         outcomes.push((spec, r?));
     }
     Ok(outcomes)
+}
+
+/// Saves a run's arrays as safetensors, atomically.
+fn write_artefacts(path: &Path, artefacts: &[crate::experiments::Artefact]) -> Result<()> {
+    let mut map = std::collections::HashMap::new();
+    for a in artefacts {
+        let t = candle_core::Tensor::from_slice(&a.data, a.shape.as_slice(), &Device::Cpu)?;
+        map.insert(a.name.clone(), t);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|err| Error::Io {
+        path: dir.to_path_buf(),
+        err,
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    candle_core::safetensors::save(&map, &tmp)?;
+    std::fs::rename(&tmp, path).map_err(|err| Error::Io {
+        path: path.to_path_buf(),
+        err,
+    })?;
+    Ok(())
+}
+
+fn load_dataset(name: &str, store: &DataStore, lock: &Lock) -> Result<Dataset> {
+    if name.starts_with(crate::data::SYNTHETIC_PREFIX) {
+        Ok(Dataset::synthetic(name))
+    } else {
+        Dataset::load(name, store, lock)
+    }
+}
+
+/// Removes temporary result files left by killed runs; they are never
+/// read (only `*.parquet` is), so this only tidies up. A temporary whose
+/// writer (the pid in its name) is still alive is left alone.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_suffix(".tmp") else {
+            continue;
+        };
+        let Some((_, pid)) = rest.rsplit_once('.') else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid).exists();
+        let ours = name.contains(".parquet.") || name.contains(".safetensors.");
+        if name.starts_with('.') && ours && !alive {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// One floor that a result does not meet.
@@ -248,6 +308,14 @@ fn execute(
         }
     };
     let run_hash = spec.run_hash(lock);
+    // Artefacts first: a result file's existence implies its artefacts do.
+    if !output.artefacts.is_empty() {
+        write_artefacts(
+            &out.join(&spec.suite)
+                .join(format!("{run_hash}.safetensors")),
+            &output.artefacts,
+        )?;
+    }
     let record = RunRecord {
         spec,
         run_hash: run_hash.clone(),

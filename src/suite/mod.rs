@@ -109,6 +109,9 @@ impl RunSpec {
 /// The content hash of a dataset as pinned; equals
 /// [`crate::data::Dataset::content_hash`] of any copy that verifies.
 pub fn lock_hash(lock: &Lock, dataset: &str) -> String {
+    if dataset.starts_with(crate::data::SYNTHETIC_PREFIX) {
+        return crate::data::Dataset::synthetic(dataset).content_hash();
+    }
     let joined: String = lock
         .datasets
         .get(dataset)
@@ -137,9 +140,9 @@ pub struct Suite {
 impl Suite {
     /// Reads, validates and expands a suite file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = std::fs::read_to_string(path).map_err(|err| Error::Io {
             path: path.to_path_buf(),
-            source,
+            err,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
