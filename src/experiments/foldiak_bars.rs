@@ -240,8 +240,7 @@ pub fn lines_learned(net: &mut Foldiak, bars: &Bars, lambda: f32, s: Settling) -
         .collect();
     let m = net.inputs;
     let mut learned = vec![false; lines.len()];
-    for u in 0..net.units {
-        let q = &net.q[u * m..(u + 1) * m];
+    for (u, q) in net.q.chunks_exact(m).enumerate() {
         let score = |x: &Vec<f32>| {
             let dot: f32 = q.iter().zip(x).map(|(a, b)| a * b).sum();
             dot / x.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12)
