@@ -31,6 +31,14 @@ impl Split {
         self.labels.is_empty()
     }
 
+    /// The first `n` examples when a limit is set, else all of them.
+    pub fn limited(&self, n: Option<usize>, image_len: usize) -> Split {
+        match n {
+            Some(n) => self.truncated(n, image_len),
+            None => self.clone(),
+        }
+    }
+
     /// The first `n` examples (all when `n` is larger), for quick runs.
     pub fn truncated(&self, n: usize, image_len: usize) -> Split {
         let n = n.min(self.len());

@@ -179,8 +179,8 @@ impl Experiment for Krotov {
         p.validate()?;
         let ds = &ctx.dataset;
         let d = ds.image_len();
-        let train = limit(&ds.train, p.train_limit, d);
-        let test = limit(&ds.test, p.test_limit, d);
+        let train = ds.train.limited(p.train_limit, d);
+        let test = ds.test.limited(p.test_limit, d);
         let (x_train, x_test) = inputs(ds, &train, &test, p.preprocess, ctx)?;
         let n = train.len();
         let mut out = RunOutput::default();
@@ -305,13 +305,6 @@ fn unsupervised_key(p: &KrotovParams) -> serde_json::Map<String, serde_json::Val
         "eps0": p.eps0, "batch": p.batch, "epochs": p.epochs,
     });
     v.as_object().cloned().unwrap_or_default()
-}
-
-fn limit(split: &Split, n: Option<usize>, image_len: usize) -> Split {
-    match n {
-        Some(n) => split.truncated(n, image_len),
-        None => split.clone(),
-    }
 }
 
 /// Input vectors of both splits as N × D tensors on the run's device.

@@ -3,7 +3,9 @@
 //! keys are errors) and turns a dataset and a seed into a [`RunOutput`].
 
 pub mod foldiak_bars;
+pub mod foldiak_mnist;
 pub mod krotov;
+pub mod supervised;
 
 use candle_core::Device;
 use rand::SeedableRng;
@@ -164,7 +166,12 @@ pub trait Experiment: Sync {
 }
 
 /// Every experiment kind hebbench knows.
-pub static REGISTRY: &[&dyn Experiment] = &[&krotov::Krotov, &foldiak_bars::FoldiakBars];
+pub static REGISTRY: &[&dyn Experiment] = &[
+    &krotov::Krotov,
+    &foldiak_bars::FoldiakBars,
+    &foldiak_mnist::FoldiakMnist,
+    &supervised::Supervised,
+];
 
 /// Finds an experiment kind by name, listing the valid ones when unknown.
 pub fn lookup(name: &str) -> Result<&'static dyn Experiment> {

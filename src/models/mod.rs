@@ -1,4 +1,5 @@
 //! Learning models: the networks whose plasticity hebbench compares.
 
+pub mod basic_cnn;
 pub mod foldiak;
 pub mod krotov;

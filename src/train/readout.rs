@@ -1,6 +1,6 @@
-//! Supervised linear readouts trained on frozen features with Adam. The
-//! loss is a small trait so that the paper's power-tanh loss and plain
-//! cross-entropy share one training loop.
+//! Supervised training with Adam, shared by every classifier: a linear
+//! readout on frozen features, logistic regression on pixels, or a small
+//! CNN. The model and the loss are small traits, so one loop serves all.
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -12,7 +12,7 @@ use super::EpochMetrics;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
-/// A readout loss on logits `z` (B × C).
+/// A loss on logits `z` (B × C).
 pub trait ReadoutLoss: Send + Sync {
     /// Mean loss over the batch; `labels` are class indices (u32), `pm` the
     /// ±1 one-hot targets.
@@ -43,56 +43,93 @@ impl ReadoutLoss for SoftmaxCrossEntropy {
     }
 }
 
-/// How to train a readout.
+/// A trainable classifier: its parameters and its logits.
+pub trait Classifier {
+    fn vars(&self) -> Vec<Var>;
+    /// Logits (B × C) for a batch whose first dimension is B.
+    fn logits(&self, x: &Tensor) -> Result<Tensor>;
+}
+
+/// How to train: epochs, batch size and the learning-rate schedule.
 #[derive(Debug, Clone)]
 pub struct ReadoutSchedule {
     pub epochs: usize,
     pub batch: usize,
     /// Adam learning rate at the first epoch.
     pub lr: f64,
-    /// Learning rate at the last epoch; annealed geometrically in between.
+    /// Learning rate at the last epoch, annealed geometrically in between
+    /// (ignored when `step` is set).
     pub lr_final: f64,
 }
 
-/// Features and labels of one split.
+impl ReadoutSchedule {
+    fn lr_at(&self, epoch: usize) -> f64 {
+        let frac = if self.epochs > 1 {
+            epoch as f64 / (self.epochs - 1) as f64
+        } else {
+            0.0
+        };
+        self.lr * (self.lr_final / self.lr).powf(frac)
+    }
+}
+
+/// Inputs and labels of one split.
 pub struct Labelled<'a> {
     pub features: &'a Tensor,
     pub labels: &'a [u8],
 }
 
-/// A trained linear readout `z = f·Sᵀ + b`.
+/// A linear layer `z = f·Sᵀ + b`, initialised uniform ±1/√H from `rng`.
 pub struct LinearReadout {
     pub s: Var,
     pub b: Var,
 }
 
 impl LinearReadout {
-    /// Logits for `f` (N × H), computed in chunks to bound memory.
-    pub fn logits(&self, f: &Tensor) -> Result<Tensor> {
-        Ok(f.matmul(&self.s.as_tensor().t()?)?
-            .broadcast_add(self.b.as_tensor())?)
-    }
-
-    /// Predicted classes for every row of `f`.
-    pub fn predict(&self, f: &Tensor) -> Result<Vec<u8>> {
-        let n = f.dims()[0];
-        let classes = self.b.dims()[0];
-        let mut out = Vec::with_capacity(n);
-        let chunk = 10_000;
-        for start in (0..n).step_by(chunk) {
-            let len = chunk.min(n - start);
-            let z: Vec<f32> = self
-                .logits(&f.narrow(0, start, len)?)?
-                .flatten_all()?
-                .to_vec1()?;
-            out.extend(argmax_rows(&z, classes));
-        }
-        Ok(out)
+    pub fn new(inputs: usize, classes: usize, rng: &mut impl Rng, dev: &Device) -> Result<Self> {
+        let bound = 1.0 / (inputs as f32).sqrt();
+        let s: Vec<f32> = (0..classes * inputs)
+            .map(|_| rng.random_range(-bound..bound))
+            .collect();
+        Ok(Self {
+            s: Var::from_tensor(&Tensor::from_vec(s, (classes, inputs), dev)?)?,
+            b: Var::from_tensor(&Tensor::zeros(classes, DType::F32, dev)?)?,
+        })
     }
 }
 
-/// Trains a readout, scoring train and test after every epoch.
-pub fn train(
+impl Classifier for LinearReadout {
+    fn vars(&self) -> Vec<Var> {
+        vec![self.s.clone(), self.b.clone()]
+    }
+
+    fn logits(&self, f: &Tensor) -> Result<Tensor> {
+        let f = f.flatten_from(1)?;
+        Ok(f.matmul(&self.s.as_tensor().t()?)?
+            .broadcast_add(self.b.as_tensor())?)
+    }
+}
+
+/// Predicted classes for every example, in chunks to bound memory.
+pub fn predict(model: &dyn Classifier, x: &Tensor, classes: usize) -> Result<Vec<u8>> {
+    let n = x.dims()[0];
+    let mut out = Vec::with_capacity(n);
+    let chunk = 10_000;
+    for start in (0..n).step_by(chunk) {
+        let len = chunk.min(n - start);
+        let z: Vec<f32> = model
+            .logits(&x.narrow(0, start, len)?)?
+            .flatten_all()?
+            .to_vec1()?;
+        out.extend(argmax_rows(&z, classes));
+    }
+    Ok(out)
+}
+
+/// Trains `model` with Adam, scoring train and test after every epoch.
+#[allow(clippy::too_many_arguments)]
+pub fn fit(
+    model: &dyn Classifier,
     loss: &dyn ReadoutLoss,
     train: Labelled,
     test: Labelled,
@@ -100,19 +137,11 @@ pub fn train(
     schedule: &ReadoutSchedule,
     rng: &mut impl Rng,
     progress: &Progress,
-) -> Result<(LinearReadout, Vec<EpochMetrics>)> {
+) -> Result<Vec<EpochMetrics>> {
     let dev: Device = train.features.device().clone();
-    let (n, h) = train.features.dims2()?;
-    let bound = 1.0 / (h as f32).sqrt();
-    let s: Vec<f32> = (0..classes * h)
-        .map(|_| rng.random_range(-bound..bound))
-        .collect();
-    let readout = LinearReadout {
-        s: Var::from_tensor(&Tensor::from_vec(s, (classes, h), &dev)?)?,
-        b: Var::from_tensor(&Tensor::zeros(classes, DType::F32, &dev)?)?,
-    };
+    let n = train.features.dims()[0];
     let mut opt = AdamW::new(
-        vec![readout.s.clone(), readout.b.clone()],
+        model.vars(),
         ParamsAdamW {
             lr: schedule.lr,
             weight_decay: 0.0,
@@ -129,25 +158,20 @@ pub fn train(
         .broadcast_eq(&Tensor::arange(0u32, classes as u32, &dev)?.unsqueeze(0)?)?
         .to_dtype(DType::F32)?
         .affine(2.0, -1.0)?;
-    let bar = progress.bar(schedule.epochs as u64, "readout epochs");
+    let bar = progress.bar(schedule.epochs as u64, "classifier epochs");
     let mut history = Vec::with_capacity(schedule.epochs);
     let mut order: Vec<u32> = (0..n as u32).collect();
     for epoch in 0..schedule.epochs {
-        let frac = if schedule.epochs > 1 {
-            epoch as f64 / (schedule.epochs - 1) as f64
-        } else {
-            0.0
-        };
-        opt.set_learning_rate(schedule.lr * (schedule.lr_final / schedule.lr).powf(frac));
+        opt.set_learning_rate(schedule.lr_at(epoch));
         order.shuffle(rng);
         let mut total = 0.0;
         let mut batches = 0usize;
         for chunk in order.chunks(schedule.batch) {
             let idx = Tensor::from_slice(chunk, chunk.len(), &dev)?;
-            let f = train.features.index_select(&idx, 0)?;
+            let x = train.features.index_select(&idx, 0)?;
             let y = labels_all.index_select(&idx, 0)?;
             let pm = pm_all.index_select(&idx, 0)?;
-            let l = loss.loss(&readout.logits(&f)?, &y, &pm)?;
+            let l = loss.loss(&model.logits(&x)?, &y, &pm)?;
             opt.backward_step(&l)?;
             total += l.to_scalar::<f32>()? as f64;
             batches += 1;
@@ -155,21 +179,47 @@ pub fn train(
         let train_loss = total / batches.max(1) as f64;
         if !train_loss.is_finite() {
             return Err(Error::Diverged(format!(
-                "readout loss is {train_loss} at epoch {}",
+                "training loss is {train_loss} at epoch {}",
                 epoch + 1
             )));
         }
-        let train_scores = score(&readout.predict(train.features)?, train.labels, classes);
-        let test_scores = score(&readout.predict(test.features)?, test.labels, classes);
+        let train_scores = score(
+            &predict(model, train.features, classes)?,
+            train.labels,
+            classes,
+        );
+        let test_scores = score(
+            &predict(model, test.features, classes)?,
+            test.labels,
+            classes,
+        );
         history.push(EpochMetrics {
             epoch: epoch as u32 + 1,
             train_loss,
             train_accuracy: train_scores.accuracy,
             test: test_scores,
         });
-        bar.set_message(format!("readout test {:.2}%", 100.0 * test_scores.accuracy));
+        bar.set_message(format!("test {:.2}%", 100.0 * test_scores.accuracy));
         bar.inc(1);
     }
     bar.finish_and_clear();
+    Ok(history)
+}
+
+/// Trains a linear readout on frozen features.
+pub fn train(
+    loss: &dyn ReadoutLoss,
+    train: Labelled,
+    test: Labelled,
+    classes: usize,
+    schedule: &ReadoutSchedule,
+    rng: &mut impl Rng,
+    progress: &Progress,
+) -> Result<(LinearReadout, Vec<EpochMetrics>)> {
+    let inputs = train.features.elem_count() / train.features.dims()[0].max(1);
+    let readout = LinearReadout::new(inputs, classes, rng, train.features.device())?;
+    let history = fit(
+        &readout, loss, train, test, classes, schedule, rng, progress,
+    )?;
     Ok((readout, history))
 }

@@ -1,0 +1,132 @@
+//! Supervised baselines trained end to end on pixels, on the same split as
+//! the Hebbian experiments they are compared with: logistic regression and
+//! the seed-000 notebook's small CNN.
+
+use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+use super::{resolved, timed, typed, Checked, Experiment, Params, RunContext, RunOutput};
+use crate::error::{Error, Result};
+use crate::models::basic_cnn::BasicCnn;
+use crate::train::readout::{
+    fit, Classifier, Labelled, LinearReadout, ReadoutSchedule, SoftmaxCrossEntropy,
+};
+
+/// The experiment kind `supervised`.
+pub struct Supervised;
+
+/// Which model to train.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    /// Multinomial logistic regression on raw pixels.
+    Logreg,
+    /// One 3×3 conv, ReLU, 2×2 max-pool, linear (seed 000's BasicCNN).
+    BasicCnn,
+}
+
+fn mnist() -> String {
+    "mnist".into()
+}
+
+/// Parameters of a `supervised` run.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisedParams {
+    #[serde(default = "mnist")]
+    pub dataset: String,
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    #[serde(default)]
+    pub test_limit: Option<usize>,
+    pub model: Model,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f64,
+    /// Final learning rate (geometric annealing); default: constant.
+    #[serde(default)]
+    pub lr_final: Option<f64>,
+}
+
+const STREAM_INIT: u64 = 1;
+
+impl Experiment for Supervised {
+    fn name(&self) -> &'static str {
+        "supervised"
+    }
+
+    fn about(&self) -> &'static str {
+        "supervised baselines on pixels: logistic regression, a small CNN"
+    }
+
+    fn check(&self, params: &Params) -> Result<Checked> {
+        let p: SupervisedParams = typed(params)?;
+        if !["mnist", "cifar10"].contains(&p.dataset.as_str()) {
+            return Err(Error::Params(format!(
+                "unknown dataset `{}`; valid choices: mnist, cifar10",
+                p.dataset
+            )));
+        }
+        if p.batch == 0 {
+            return Err(Error::Params("`batch` must be positive".into()));
+        }
+        resolved(&p.dataset, &p)
+    }
+
+    fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
+        let p: SupervisedParams = typed(params)?;
+        let ds = &ctx.dataset;
+        let [c, h, w] = ds.shape;
+        let d = ds.image_len();
+        let train = ds.train.limited(p.train_limit, d);
+        let test = ds.test.limited(p.test_limit, d);
+        let to = |s: &crate::data::Split| -> Result<Tensor> {
+            let v: Vec<f32> = s.images.iter().map(|&b| b as f32 / 255.0).collect();
+            Ok(Tensor::from_vec(v, (s.len(), c, h, w), &ctx.device)?)
+        };
+        let (xtr, xte) = (to(&train)?, to(&test)?);
+        let mut rng = ctx.rng(STREAM_INIT);
+        let model: Box<dyn Classifier> = match p.model {
+            Model::Logreg => Box::new(LinearReadout::new(d, ds.classes, &mut rng, &ctx.device)?),
+            Model::BasicCnn => {
+                if c != 1 || h != w {
+                    return Err(Error::Params(
+                        "basic_cnn expects square single-channel images".into(),
+                    ));
+                }
+                Box::new(BasicCnn::new(h, ds.classes, &mut rng, &ctx.device)?)
+            }
+        };
+        let schedule = ReadoutSchedule {
+            epochs: p.epochs,
+            batch: p.batch,
+            lr: p.lr,
+            lr_final: p.lr_final.unwrap_or(p.lr),
+        };
+        let mut out = RunOutput::default();
+        out.epochs = timed(
+            "classifier",
+            (p.epochs * train.len()) as u64,
+            &mut out.phases,
+            || {
+                fit(
+                    model.as_ref(),
+                    &SoftmaxCrossEntropy,
+                    Labelled {
+                        features: &xtr,
+                        labels: &train.labels,
+                    },
+                    Labelled {
+                        features: &xte,
+                        labels: &test.labels,
+                    },
+                    ds.classes,
+                    &schedule,
+                    &mut rng,
+                    &ctx.progress,
+                )
+            },
+        )?;
+        Ok(out)
+    }
+}
