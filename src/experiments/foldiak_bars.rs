@@ -20,19 +20,19 @@ fn d8() -> usize {
 fn d_p() -> f64 {
     0.125
 }
-fn d_lambda() -> f32 {
+fn d_lambda() -> f64 {
     10.0
 }
-fn d_tau() -> f32 {
+fn d_tau() -> f64 {
     10.0
 }
-fn d_tol() -> f32 {
+fn d_tol() -> f64 {
     1e-3
 }
 fn d_steps() -> usize {
     200
 }
-fn d_wgamma() -> f32 {
+fn d_wgamma() -> f64 {
     0.1
 }
 fn d_trials() -> usize {
@@ -59,24 +59,24 @@ pub struct BarsParams {
     /// Output units; default one per line.
     #[serde(default)]
     pub units: Option<usize>,
-    pub alpha: f32,
-    pub beta: f32,
-    pub gamma: f32,
+    pub alpha: f64,
+    pub beta: f64,
+    pub gamma: f64,
     #[serde(default = "d_lambda")]
-    pub lambda: f32,
+    pub lambda: f64,
     #[serde(default = "d_tau")]
-    pub tau: f32,
+    pub tau: f64,
     #[serde(default = "d_tol")]
-    pub tol: f32,
+    pub tol: f64,
     #[serde(default = "d_steps")]
     pub max_steps: usize,
     /// Warm-up trials with α = β = 0 (thresholds only).
     #[serde(default)]
     pub warmup: usize,
     #[serde(default = "d_wgamma")]
-    pub warmup_gamma: f32,
+    pub warmup_gamma: f64,
     #[serde(default = "d_lambda")]
-    pub warmup_lambda: f32,
+    pub warmup_lambda: f64,
     #[serde(default = "d_trials")]
     pub trials: usize,
     /// Lines learned is measured every this many trials.
@@ -139,32 +139,32 @@ impl Experiment for FoldiakBars {
         );
         let mut data: ChaCha8Rng = ctx.rng(STREAM_DATA);
         let settling = Settling {
-            tau: p.tau,
-            tol: p.tol,
+            tau: p.tau as f32,
+            tol: p.tol as f32,
             max_steps: p.max_steps,
         };
         let mut x = vec![0.0f32; m];
         let warm = FoldiakRates {
             alpha: 0.0,
             beta: 0.0,
-            gamma: p.warmup_gamma,
-            lambda: p.warmup_lambda,
+            gamma: p.warmup_gamma as f32,
+            lambda: p.warmup_lambda as f32,
         };
         for _ in 0..p.warmup {
             bars.sample_into(&mut data, &mut x);
             net.trial(&x, warm, settling);
         }
         let rates = FoldiakRates {
-            alpha: p.alpha,
-            beta: p.beta,
-            gamma: p.gamma,
-            lambda: p.lambda,
+            alpha: p.alpha as f32,
+            beta: p.beta as f32,
+            gamma: p.gamma as f32,
+            lambda: p.lambda as f32,
         };
         let mut out = RunOutput::default();
         let mut snapshots = vec![net.q.clone()];
         out.summary.insert(
             "lines_at_0".into(),
-            lines_learned(&mut net.clone(), &bars, p.lambda, settling) as f64,
+            lines_learned(&mut net.clone(), &bars, p.lambda as f32, settling) as f64,
         );
         let (mut busy, mut steps) = (0.0f64, 0usize);
         let bar = ctx.progress.bar(p.trials as u64, "foldiak bars");
@@ -174,7 +174,7 @@ impl Experiment for FoldiakBars {
             steps += net.trial(&x, rates, settling);
             busy += start.elapsed().as_secs_f64();
             if n % p.curve_every == 0 || n == p.trials {
-                let learned = lines_learned(&mut net.clone(), &bars, p.lambda, settling);
+                let learned = lines_learned(&mut net.clone(), &bars, p.lambda as f32, settling);
                 out.summary.insert(format!("lines_at_{n}"), learned as f64);
             }
             if n % p.snapshot_every == 0 {
@@ -195,7 +195,7 @@ impl Experiment for FoldiakBars {
         let trials = p.trials.max(1) as f64;
         out.summary.insert(
             "lines_final".into(),
-            lines_learned(&mut net.clone(), &bars, p.lambda, settling) as f64,
+            lines_learned(&mut net.clone(), &bars, p.lambda as f32, settling) as f64,
         );
         out.summary
             .insert("settle_steps_mean".into(), steps as f64 / trials);

@@ -19,19 +19,19 @@ use crate::train::readout::{self, Labelled, ReadoutSchedule, SoftmaxCrossEntropy
 /// The experiment kind `foldiak_mnist`.
 pub struct FoldiakMnist;
 
-fn d_lambda() -> f32 {
+fn d_lambda() -> f64 {
     10.0
 }
-fn d_tau() -> f32 {
+fn d_tau() -> f64 {
     10.0
 }
-fn d_tol() -> f32 {
+fn d_tol() -> f64 {
     1e-3
 }
 fn d_steps() -> usize {
     200
 }
-fn d_wgamma() -> f32 {
+fn d_wgamma() -> f64 {
     0.1
 }
 fn d_rbatch() -> usize {
@@ -51,25 +51,25 @@ pub struct FoldiakMnistParams {
     pub test_limit: Option<usize>,
     pub units: usize,
     /// Target firing probability of every unit.
-    pub p: f32,
-    pub alpha: f32,
-    pub beta: f32,
-    pub gamma: f32,
+    pub p: f64,
+    pub alpha: f64,
+    pub beta: f64,
+    pub gamma: f64,
     #[serde(default = "d_lambda")]
-    pub lambda: f32,
+    pub lambda: f64,
     #[serde(default = "d_tau")]
-    pub tau: f32,
+    pub tau: f64,
     #[serde(default = "d_tol")]
-    pub tol: f32,
+    pub tol: f64,
     #[serde(default = "d_steps")]
     pub max_steps: usize,
     /// Warm-up passes (thresholds only, α = β = 0).
     #[serde(default)]
     pub warmup_epochs: usize,
     #[serde(default = "d_wgamma")]
-    pub warmup_gamma: f32,
+    pub warmup_gamma: f64,
     #[serde(default = "d_lambda")]
-    pub warmup_lambda: f32,
+    pub warmup_lambda: f64,
     /// Learning passes over the training images.
     pub epochs: usize,
     pub readout_epochs: usize,
@@ -113,10 +113,10 @@ impl Experiment for FoldiakMnist {
         let pixels =
             |s: &Split| -> Vec<f32> { s.images.iter().map(|&b| b as f32 / 255.0).collect() };
         let (xtr, xte) = (pixels(&train), pixels(&test));
-        let mut net = Foldiak::new(p.units, d, vec![p.p; p.units], &mut ctx.rng(STREAM_INIT));
+        let mut net = Foldiak::new(p.units, d, vec![p.p as f32; p.units], &mut ctx.rng(STREAM_INIT));
         let settling = Settling {
-            tau: p.tau,
-            tol: p.tol,
+            tau: p.tau as f32,
+            tol: p.tol as f32,
             max_steps: p.max_steps,
         };
         let mut out = RunOutput::default();
@@ -127,14 +127,14 @@ impl Experiment for FoldiakMnist {
         let warm = FoldiakRates {
             alpha: 0.0,
             beta: 0.0,
-            gamma: p.warmup_gamma,
-            lambda: p.warmup_lambda,
+            gamma: p.warmup_gamma as f32,
+            lambda: p.warmup_lambda as f32,
         };
         let rates = FoldiakRates {
-            alpha: p.alpha,
-            beta: p.beta,
-            gamma: p.gamma,
-            lambda: p.lambda,
+            alpha: p.alpha as f32,
+            beta: p.beta as f32,
+            gamma: p.gamma as f32,
+            lambda: p.lambda as f32,
         };
         let bar = ctx
             .progress
@@ -176,7 +176,7 @@ impl Experiment for FoldiakMnist {
                 let k = x.len() / d;
                 let mut f = Vec::with_capacity(k * p.units);
                 for img in x.chunks_exact(d) {
-                    net.settle(img, p.lambda, settling);
+                    net.settle(img, p.lambda as f32, settling);
                     f.extend_from_slice(&net.y);
                 }
                 Ok(Tensor::from_vec(f, (k, p.units), &ctx.device)?)
