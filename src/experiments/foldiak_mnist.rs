@@ -113,7 +113,12 @@ impl Experiment for FoldiakMnist {
         let pixels =
             |s: &Split| -> Vec<f32> { s.images.iter().map(|&b| b as f32 / 255.0).collect() };
         let (xtr, xte) = (pixels(&train), pixels(&test));
-        let mut net = Foldiak::new(p.units, d, vec![p.p as f32; p.units], &mut ctx.rng(STREAM_INIT));
+        let mut net = Foldiak::new(
+            p.units,
+            d,
+            vec![p.p as f32; p.units],
+            &mut ctx.rng(STREAM_INIT),
+        );
         let settling = Settling {
             tau: p.tau as f32,
             tol: p.tol as f32,

@@ -6,6 +6,7 @@ pub mod foldiak_bars;
 pub mod foldiak_mnist;
 pub mod krotov;
 pub mod supervised;
+pub mod topographic;
 
 use candle_core::Device;
 use rand::SeedableRng;
@@ -171,6 +172,7 @@ pub static REGISTRY: &[&dyn Experiment] = &[
     &foldiak_bars::FoldiakBars,
     &foldiak_mnist::FoldiakMnist,
     &supervised::Supervised,
+    &topographic::TopographicCoder,
 ];
 
 /// Finds an experiment kind by name, listing the valid ones when unknown.

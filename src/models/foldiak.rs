@@ -8,6 +8,8 @@
 
 use rand::Rng;
 
+use super::kernels::{self, dot};
+
 /// Learning and settling parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FoldiakRates {
@@ -49,22 +51,8 @@ pub struct Foldiak {
     drive: Vec<f32>,
 }
 
-/// Dot product with eight independent accumulators, which the compiler
-/// turns into SIMD (a plain `sum()` must keep the sequential order).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 fn sigmoid(u: f32, lambda: f32) -> f32 {
-    1.0 / (1.0 + (-lambda * u).exp())
+    kernels::sigmoid(lambda * u)
 }
 
 impl Foldiak {
@@ -172,15 +160,6 @@ fn normalise(row: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dot_matches_the_sequential_sum() {
-        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
-        let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.1).collect();
-        let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - want).abs() < 1e-4);
-        assert_eq!(dot(&[], &[]), 0.0);
-    }
 
     fn net(q: Vec<f32>, w: Vec<f32>, t: Vec<f32>, p: Vec<f32>) -> Foldiak {
         let units = t.len();

@@ -2,4 +2,6 @@
 
 pub mod basic_cnn;
 pub mod foldiak;
+pub mod kernels;
 pub mod krotov;
+pub mod topographic;

@@ -1,0 +1,222 @@
+//! The seed-002 "Topo SparseDream" network: a sparse coder on a `Kx × Ky`
+//! grid whose units excite their neighbours. Per example `v`:
+//!
+//! ```text
+//! p = σ(w·v − t)            a first, unexcited response
+//! o = σ(w·v + L·p − t)      the response with lateral excitation
+//! r = wᵀ·o,  e = v − r      reconstruction and its error
+//! w += ξ · w ∘ (o ⊗ e / max(r, prec))   multiplicative, so w stays ≥ 0
+//! t += γ · (o − sp)         homeostasis towards the target activity sp
+//! ```
+//!
+//! and every 100 examples weights below `prec` are pruned to 0. `L` links
+//! each unit to those within Chebyshev distance `ex` on the grid, not to
+//! itself. (The notebook's slice `min(K − 1, y + ex + 1)` dropped the last
+//! row and column from every neighbourhood; this implements the model.)
+
+use rand::Rng;
+
+use super::kernels::{axpy, dot, sigmoid};
+
+/// Grid and learning parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TopoConfig {
+    pub kx: usize,
+    pub ky: usize,
+    /// Lateral excitation radius (Chebyshev distance on the grid).
+    pub ex: usize,
+    /// Target mean activity.
+    pub sp: f32,
+    /// Weight learning rate ξ.
+    pub xi: f32,
+    /// Threshold learning rate γ.
+    pub gamma: f32,
+    pub prec: f32,
+}
+
+/// The network's state and scratch buffers.
+#[derive(Debug, Clone)]
+pub struct Topographic {
+    pub cfg: TopoConfig,
+    pub inputs: usize,
+    /// Weights, units × inputs, non-negative.
+    pub w: Vec<f32>,
+    pub t: Vec<f32>,
+    /// Neighbours of each unit.
+    pub neighbours: Vec<Vec<usize>>,
+    /// Activity `o` after the last example.
+    pub o: Vec<f32>,
+    /// Reconstruction `r` after the last example.
+    pub r: Vec<f32>,
+    wv: Vec<f32>,
+    p: Vec<f32>,
+    g: Vec<f32>,
+    seen: usize,
+}
+
+/// Units within Chebyshev distance `ex` of each unit on a `kx × ky` grid
+/// (unit index `y·kx + x`), excluding the unit itself.
+pub fn neighbourhoods(kx: usize, ky: usize, ex: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::with_capacity(kx * ky);
+    for y in 0..ky {
+        for x in 0..kx {
+            let mut n = Vec::new();
+            for yy in y.saturating_sub(ex)..=(y + ex).min(ky - 1) {
+                for xx in x.saturating_sub(ex)..=(x + ex).min(kx - 1) {
+                    if (xx, yy) != (x, y) {
+                        n.push(yy * kx + xx);
+                    }
+                }
+            }
+            out.push(n);
+        }
+    }
+    out
+}
+
+impl Topographic {
+    /// Weights uniform in [0.1, 1), thresholds 0, as the notebook.
+    pub fn new(cfg: TopoConfig, inputs: usize, rng: &mut impl Rng) -> Self {
+        let n = cfg.kx * cfg.ky;
+        Self {
+            cfg,
+            inputs,
+            w: (0..n * inputs)
+                .map(|_| rng.random_range(0.1f32..1.0))
+                .collect(),
+            t: vec![0.0; n],
+            neighbours: neighbourhoods(cfg.kx, cfg.ky, cfg.ex),
+            o: vec![0.0; n],
+            r: vec![0.0; inputs],
+            wv: vec![0.0; n],
+            p: vec![0.0; n],
+            g: vec![0.0; inputs],
+            seen: 0,
+        }
+    }
+
+    pub fn units(&self) -> usize {
+        self.cfg.kx * self.cfg.ky
+    }
+
+    /// Computes `o` and `r` for `v` without learning.
+    pub fn respond(&mut self, v: &[f32]) {
+        let d = self.inputs;
+        for (i, row) in self.w.chunks_exact(d).enumerate() {
+            self.wv[i] = dot(row, v);
+            self.p[i] = sigmoid(self.wv[i] - self.t[i]);
+        }
+        for i in 0..self.o.len() {
+            let lateral: f32 = self.neighbours[i].iter().map(|&j| self.p[j]).sum();
+            self.o[i] = sigmoid(self.wv[i] + lateral - self.t[i]);
+        }
+        self.r.fill(0.0);
+        for (row, &oi) in self.w.chunks_exact(d).zip(&self.o) {
+            axpy(oi, row, &mut self.r);
+        }
+    }
+
+    /// One online learning step on `v`.
+    pub fn step(&mut self, v: &[f32]) {
+        self.respond(v);
+        let c = self.cfg;
+        for ((gj, &vj), &rj) in self.g.iter_mut().zip(v).zip(&self.r) {
+            *gj = c.xi * (vj - rj) / rj.max(c.prec);
+        }
+        let d = self.inputs;
+        for (row, &oi) in self.w.chunks_exact_mut(d).zip(&self.o) {
+            for (w, &g) in row.iter_mut().zip(&self.g) {
+                *w += *w * oi * g;
+            }
+        }
+        for (t, &o) in self.t.iter_mut().zip(&self.o) {
+            *t += c.gamma * (o - c.sp);
+        }
+        self.seen += 1;
+        if self.seen % 100 == 0 {
+            for w in &mut self.w {
+                if *w <= c.prec {
+                    *w = 0.0;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neighbourhoods_cover_the_whole_square_including_the_last_row() {
+        let n = neighbourhoods(4, 4, 1);
+        assert_eq!(n[0], vec![1, 4, 5]); // corner: 3 neighbours
+        assert_eq!(n[5].len(), 8); // interior
+        assert_eq!(n[15], vec![10, 11, 14]); // the far corner keeps its neighbours
+        let n2 = neighbourhoods(10, 10, 2);
+        assert_eq!(n2[55].len(), 24);
+        assert!(n2.iter().enumerate().all(|(i, v)| !v.contains(&i)));
+    }
+
+    #[test]
+    fn one_step_matches_hand_computation() {
+        // Two units side by side (ex = 1), one input pixel v = 1,
+        // w = (0.5, 0.25), t = 0, ξ = 0.1, γ = 0.1, sp = 0.5.
+        // wv = (0.5, 0.25); p = σ(wv) = (0.622459, 0.562177)
+        // o0 = σ(0.5 + 0.562177) = 0.743106; o1 = σ(0.25 + 0.622459) = 0.705257
+        // r = 0.5·o0 + 0.25·o1 = 0.547867; g = ξ(1 − r)/r = 0.082526
+        // w0 += w0·o0·g = 0.530663;  w1 += w1·o1·g = 0.264550
+        // t = 0.1·(o − 0.5) = (0.024311, 0.020526)
+        // (worked with a short Python script using math.exp)
+        let cfg = TopoConfig {
+            kx: 2,
+            ky: 1,
+            ex: 1,
+            sp: 0.5,
+            xi: 0.1,
+            gamma: 0.1,
+            prec: 1e-10,
+        };
+        let mut rng = rand::rng();
+        let mut m = Topographic::new(cfg, 1, &mut rng);
+        m.w = vec![0.5, 0.25];
+        m.step(&[1.0]);
+        let close = |a: f32, b: f32| (a - b).abs() < 2e-6;
+        assert!(
+            close(m.o[0], 0.743106) && close(m.o[1], 0.705257),
+            "{:?}",
+            m.o
+        );
+        assert!(
+            close(m.w[0], 0.530663) && close(m.w[1], 0.264550),
+            "{:?}",
+            m.w
+        );
+        assert!(
+            close(m.t[0], 0.024311) && close(m.t[1], 0.020526),
+            "{:?}",
+            m.t
+        );
+    }
+
+    #[test]
+    fn weights_stay_non_negative_and_tiny_ones_are_pruned() {
+        let cfg = TopoConfig {
+            kx: 3,
+            ky: 3,
+            ex: 1,
+            sp: 0.1,
+            xi: 0.5,
+            gamma: 0.01,
+            prec: 1e-3,
+        };
+        let mut rng = rand::rng();
+        let mut m = Topographic::new(cfg, 4, &mut rng);
+        m.w[0] = 5e-4; // below prec: pruned at the 100th step
+        for k in 0..100 {
+            m.step(&[1.0, 0.0, (k % 2) as f32, 0.5]);
+        }
+        assert!(m.w.iter().all(|&w| w >= 0.0));
+        assert_eq!(m.w[0], 0.0);
+    }
+}
