@@ -7,6 +7,7 @@ pub mod cifar10;
 pub mod lock;
 pub mod mnist;
 pub mod store;
+pub mod transforms;
 
 use std::collections::BTreeMap;
 

@@ -3,32 +3,22 @@
 //! `epochs: 0` the same readout runs on the random initial weights, the
 //! control that shows whether learning helped.
 
-use candle_core::{DType, Tensor};
+use candle_core::{DType, Device, Tensor};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::{resolved, timed, typed, Checked, Experiment, Params, RunContext, RunOutput};
-use crate::data::{Dataset, Split};
+use crate::data::transforms::{to_vectors, Preprocess};
 use crate::error::{Error, Result};
 use crate::models::krotov::KrotovHopfield;
+use crate::models::mlp::Mlp;
 use crate::train::readout::{
-    self, Labelled, PowerTanh, ReadoutLoss, ReadoutSchedule, SoftmaxCrossEntropy,
+    fit, Classifier, Labelled, LinearReadout, PowerTanh, ReadoutLoss, ReadoutSchedule,
+    SoftmaxCrossEntropy,
 };
 
 /// The experiment kind `krotov`.
 pub struct Krotov;
-
-/// How pixels become input vectors.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq)]
-#[serde(rename_all = "snake_case")]
-pub enum Preprocess {
-    /// `x / 255`, as the MNIST notebook.
-    #[default]
-    Unit,
-    /// Subtract the training mean, then scale each vector to unit L2 norm,
-    /// as the CIFAR-10 notebook.
-    CenterL2,
-}
 
 /// How features are scaled before the readout. A scale never changes what
 /// a linear readout can express, only how well Adam is conditioned.
@@ -52,17 +42,36 @@ pub enum Readout {
     Paper,
     /// Softmax with cross-entropy.
     Softmax,
+    /// Seed 001's BIO readout: dense → batch norm → softmax.
+    Bio,
 }
 
 impl Readout {
-    fn loss(self, p: &KrotovParams) -> Box<dyn ReadoutLoss> {
-        match self {
-            Readout::Paper => Box::new(PowerTanh {
-                beta: p.beta,
-                m: p.loss_m,
-            }),
-            Readout::Softmax => Box::new(SoftmaxCrossEntropy),
-        }
+    /// The readout network and its loss.
+    fn build(
+        self,
+        p: &KrotovParams,
+        classes: usize,
+        rng: &mut impl rand::Rng,
+        dev: &Device,
+    ) -> Result<(Box<dyn Classifier>, Box<dyn ReadoutLoss>)> {
+        Ok(match self {
+            Readout::Paper => (
+                Box::new(LinearReadout::new(p.hidden, classes, rng, dev)?),
+                Box::new(PowerTanh {
+                    beta: p.beta,
+                    m: p.loss_m,
+                }),
+            ),
+            Readout::Softmax => (
+                Box::new(LinearReadout::new(p.hidden, classes, rng, dev)?),
+                Box::new(SoftmaxCrossEntropy),
+            ),
+            Readout::Bio => (
+                Box::new(Mlp::bio_readout(p.hidden, classes, rng, dev)?),
+                Box::new(SoftmaxCrossEntropy),
+            ),
+        })
     }
 }
 
@@ -181,7 +190,8 @@ impl Experiment for Krotov {
         let d = ds.image_len();
         let train = ds.train.limited(p.train_limit, d);
         let test = ds.test.limited(p.test_limit, d);
-        let (x_train, x_test) = inputs(ds, &train, &test, p.preprocess, ctx)?;
+        let (x_train, x_test) =
+            to_vectors(&train, &test, ds.image_len(), p.preprocess, &ctx.device)?;
         let n = train.len();
         let mut out = RunOutput::default();
 
@@ -268,13 +278,15 @@ impl Experiment for Krotov {
             lr: p.readout_lr,
             lr_final: p.readout_lr_final.unwrap_or(p.readout_lr),
         };
-        let loss = p.readout.loss(&p);
-        let (_, history) = timed(
+        let mut rng = ctx.rng(STREAM_READOUT);
+        let (model, loss) = p.readout.build(&p, ds.classes, &mut rng, &ctx.device)?;
+        let history = timed(
             "classifier",
             (p.readout_epochs * n) as u64,
             &mut out.phases,
             || {
-                readout::train(
+                fit(
+                    model.as_ref(),
                     loss.as_ref(),
                     Labelled {
                         features: &f_train,
@@ -286,7 +298,7 @@ impl Experiment for Krotov {
                     },
                     ds.classes,
                     &schedule,
-                    &mut ctx.rng(STREAM_READOUT),
+                    &mut rng,
                     &ctx.progress,
                 )
             },
@@ -305,34 +317,6 @@ fn unsupervised_key(p: &KrotovParams) -> serde_json::Map<String, serde_json::Val
         "eps0": p.eps0, "batch": p.batch, "epochs": p.epochs,
     });
     v.as_object().cloned().unwrap_or_default()
-}
-
-/// Input vectors of both splits as N × D tensors on the run's device.
-fn inputs(
-    ds: &Dataset,
-    train: &Split,
-    test: &Split,
-    pre: Preprocess,
-    ctx: &RunContext,
-) -> Result<(Tensor, Tensor)> {
-    let d = ds.image_len();
-    let to = |s: &Split| -> Result<Tensor> {
-        let v: Vec<f32> = s.images.iter().map(|&b| b as f32 / 255.0).collect();
-        Ok(Tensor::from_vec(v, (s.len(), d), &ctx.device)?)
-    };
-    let (a, b) = (to(train)?, to(test)?);
-    match pre {
-        Preprocess::Unit => Ok((a, b)),
-        Preprocess::CenterL2 => {
-            let mean = a.mean_keepdim(0)?;
-            let norm = |x: Tensor| -> Result<Tensor> {
-                let c = x.broadcast_sub(&mean)?;
-                let l2 = c.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-                Ok(c.broadcast_div(&l2)?)
-            };
-            Ok((norm(a)?, norm(b)?))
-        }
-    }
 }
 
 /// `relu(v·Wᵀ)^n`.

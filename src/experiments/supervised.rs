@@ -2,12 +2,13 @@
 //! the Hebbian experiments they are compared with: logistic regression and
 //! the seed-000 notebook's small CNN.
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{resolved, timed, typed, Checked, Experiment, Params, RunContext, RunOutput};
+use crate::data::transforms::{to_vectors, Preprocess};
 use crate::error::{Error, Result};
 use crate::models::basic_cnn::BasicCnn;
+use crate::models::mlp::Mlp;
 use crate::train::readout::{
     fit, Classifier, Labelled, LinearReadout, ReadoutSchedule, SoftmaxCrossEntropy,
 };
@@ -23,6 +24,14 @@ pub enum Model {
     Logreg,
     /// One 3×3 conv, ReLU, 2×2 max-pool, linear (seed 000's BasicCNN).
     BasicCnn,
+    /// Seed 001's BP network: dense(hidden) → ReLU → batch norm → dense.
+    Bp,
+    /// Seed 001's linear control: dense(hidden) → batch norm → dense.
+    LinearControl,
+}
+
+fn d_hidden() -> usize {
+    2000
 }
 
 fn mnist() -> String {
@@ -39,7 +48,12 @@ pub struct SupervisedParams {
     pub train_limit: Option<usize>,
     #[serde(default)]
     pub test_limit: Option<usize>,
+    #[serde(default)]
+    pub preprocess: Preprocess,
     pub model: Model,
+    /// Hidden units of `bp` and `linear_control`.
+    #[serde(default = "d_hidden")]
+    pub hidden: usize,
     pub epochs: usize,
     pub batch: usize,
     pub lr: f64,
@@ -56,7 +70,7 @@ impl Experiment for Supervised {
     }
 
     fn about(&self) -> &'static str {
-        "supervised baselines on pixels: logistic regression, a small CNN"
+        "supervised baselines on pixels: logistic regression, a small CNN, a one-hidden-layer MLP (BP) and its linear control"
     }
 
     fn check(&self, params: &Params) -> Result<Checked> {
@@ -80,11 +94,11 @@ impl Experiment for Supervised {
         let d = ds.image_len();
         let train = ds.train.limited(p.train_limit, d);
         let test = ds.test.limited(p.test_limit, d);
-        let to = |s: &crate::data::Split| -> Result<Tensor> {
-            let v: Vec<f32> = s.images.iter().map(|&b| b as f32 / 255.0).collect();
-            Ok(Tensor::from_vec(v, (s.len(), c, h, w), &ctx.device)?)
-        };
-        let (xtr, xte) = (to(&train)?, to(&test)?);
+        let (xtr, xte) = to_vectors(&train, &test, d, p.preprocess, &ctx.device)?;
+        let (xtr, xte) = (
+            xtr.reshape((train.len(), c, h, w))?,
+            xte.reshape((test.len(), c, h, w))?,
+        );
         let mut rng = ctx.rng(STREAM_INIT);
         let model: Box<dyn Classifier> = match p.model {
             Model::Logreg => Box::new(LinearReadout::new(d, ds.classes, &mut rng, &ctx.device)?),
@@ -96,6 +110,22 @@ impl Experiment for Supervised {
                 }
                 Box::new(BasicCnn::new(h, ds.classes, &mut rng, &ctx.device)?)
             }
+            Model::Bp => Box::new(Mlp::one_hidden(
+                d,
+                p.hidden,
+                true,
+                ds.classes,
+                &mut rng,
+                &ctx.device,
+            )?),
+            Model::LinearControl => Box::new(Mlp::one_hidden(
+                d,
+                p.hidden,
+                false,
+                ds.classes,
+                &mut rng,
+                &ctx.device,
+            )?),
         };
         let schedule = ReadoutSchedule {
             epochs: p.epochs,

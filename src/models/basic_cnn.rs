@@ -37,11 +37,11 @@ impl Classifier for BasicCnn {
         v
     }
 
-    fn logits(&self, x: &Tensor) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let h = x
             .conv2d(self.conv_w.as_tensor(), 1, 1, 1, 1)?
             .broadcast_add(self.conv_b.as_tensor())?;
         let h = h.relu()?.max_pool2d(2)?;
-        self.head.logits(&h)
+        self.head.forward(&h, train)
     }
 }

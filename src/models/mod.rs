@@ -4,4 +4,5 @@ pub mod basic_cnn;
 pub mod foldiak;
 pub mod kernels;
 pub mod krotov;
+pub mod mlp;
 pub mod topographic;

@@ -46,8 +46,9 @@ impl ReadoutLoss for SoftmaxCrossEntropy {
 /// A trainable classifier: its parameters and its logits.
 pub trait Classifier {
     fn vars(&self) -> Vec<Var>;
-    /// Logits (B × C) for a batch whose first dimension is B.
-    fn logits(&self, x: &Tensor) -> Result<Tensor>;
+    /// Logits (B × C) for a batch whose first dimension is B; `train`
+    /// selects training behaviour (batch statistics) where a layer has one.
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor>;
 }
 
 /// How to train: epochs, batch size and the learning-rate schedule.
@@ -103,7 +104,7 @@ impl Classifier for LinearReadout {
         vec![self.s.clone(), self.b.clone()]
     }
 
-    fn logits(&self, f: &Tensor) -> Result<Tensor> {
+    fn forward(&self, f: &Tensor, _train: bool) -> Result<Tensor> {
         let f = f.flatten_from(1)?;
         Ok(f.matmul(&self.s.as_tensor().t()?)?
             .broadcast_add(self.b.as_tensor())?)
@@ -118,7 +119,7 @@ pub fn predict(model: &dyn Classifier, x: &Tensor, classes: usize) -> Result<Vec
     for start in (0..n).step_by(chunk) {
         let len = chunk.min(n - start);
         let z: Vec<f32> = model
-            .logits(&x.narrow(0, start, len)?)?
+            .forward(&x.narrow(0, start, len)?, false)?
             .flatten_all()?
             .to_vec1()?;
         out.extend(argmax_rows(&z, classes));
@@ -171,7 +172,7 @@ pub fn fit(
             let x = train.features.index_select(&idx, 0)?;
             let y = labels_all.index_select(&idx, 0)?;
             let pm = pm_all.index_select(&idx, 0)?;
-            let l = loss.loss(&model.logits(&x)?, &y, &pm)?;
+            let l = loss.loss(&model.forward(&x, true)?, &y, &pm)?;
             opt.backward_step(&l)?;
             total += l.to_scalar::<f32>()? as f64;
             batches += 1;
