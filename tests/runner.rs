@@ -310,3 +310,30 @@ fn result_files_have_the_documented_columns() {
     );
     assert!(!acc.is_null(0));
 }
+
+#[test]
+fn check_enforces_floors_and_names_the_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(small_suite(dir.path(), "floors", 1, "")).unwrap();
+    let out = dir.path().join("r");
+    let write = |floor: f64| {
+        let text = format!("{base}    floor: {{test_accuracy: {floor}, s_norm_p50: 0.0}}\n");
+        let path = dir.path().join("floors.yaml");
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let suite = write(0.2);
+    assert!(run(&suite, &out, cache.path(), &[]).status.success());
+    let ok = hebbench(cache.path()).arg("check").arg(&suite).arg("--out").arg(&out).output().unwrap();
+    assert!(ok.status.success(), "{}", text(&ok));
+    // Floors do not change a run's identity, so the same result is checked.
+    let suite = write(0.999);
+    let bad = hebbench(cache.path()).arg("check").arg(&suite).arg("--out").arg(&out).output().unwrap();
+    let t = text(&bad);
+    assert_eq!(bad.status.code(), Some(1), "{t}");
+    assert!(t.contains("c0 seed 0: test_accuracy = ") && t.contains("is below the floor 0.999"), "{t}");
+    // A run with no result is a problem too.
+    let missing = hebbench(cache.path()).arg("check").arg(&suite).arg("--out").arg(dir.path().join("empty")).output().unwrap();
+    assert!(text(&missing).contains("no result at"), "{}", text(&missing));
+}
