@@ -121,7 +121,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         Cmd::Datasets { cmd } => datasets(cmd, &store, &lock, cli.quiet),
         Cmd::Experiments => {
             for e in REGISTRY {
-                println!("{:<12} {}", e.name(), e.about());
+                println!("{:<14} {}", e.name(), e.about());
             }
             Ok(ExitCode::SUCCESS)
         }
