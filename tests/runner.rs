@@ -325,15 +325,40 @@ fn check_enforces_floors_and_names_the_figure() {
     };
     let suite = write(0.2);
     assert!(run(&suite, &out, cache.path(), &[]).status.success());
-    let ok = hebbench(cache.path()).arg("check").arg(&suite).arg("--out").arg(&out).output().unwrap();
+    let ok = hebbench(cache.path())
+        .arg("check")
+        .arg(&suite)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(ok.status.success(), "{}", text(&ok));
     // Floors do not change a run's identity, so the same result is checked.
     let suite = write(0.999);
-    let bad = hebbench(cache.path()).arg("check").arg(&suite).arg("--out").arg(&out).output().unwrap();
+    let bad = hebbench(cache.path())
+        .arg("check")
+        .arg(&suite)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let t = text(&bad);
     assert_eq!(bad.status.code(), Some(1), "{t}");
-    assert!(t.contains("c0 seed 0: test_accuracy = ") && t.contains("is below the floor 0.999"), "{t}");
+    assert!(
+        t.contains("c0 seed 0: test_accuracy = ") && t.contains("is below the floor 0.999"),
+        "{t}"
+    );
     // A run with no result is a problem too.
-    let missing = hebbench(cache.path()).arg("check").arg(&suite).arg("--out").arg(dir.path().join("empty")).output().unwrap();
-    assert!(text(&missing).contains("no result at"), "{}", text(&missing));
+    let missing = hebbench(cache.path())
+        .arg("check")
+        .arg(&suite)
+        .arg("--out")
+        .arg(dir.path().join("empty"))
+        .output()
+        .unwrap();
+    assert!(
+        text(&missing).contains("no result at"),
+        "{}",
+        text(&missing)
+    );
 }

@@ -251,6 +251,13 @@ impl Experiment for Krotov {
         out.summary
             .insert("unsupervised_cached".into(), if hit { 1.0 } else { 0.0 });
         convergence(&model, &w0, &mut out)?;
+        // The first 100 units, for the report's weight tapestry.
+        let shown = p.hidden.min(100);
+        out.artefacts.push(super::Artefact {
+            name: "w_first100".into(),
+            shape: vec![shown, d],
+            data: model.w.narrow(0, 0, shown)?.flatten_all()?.to_vec1()?,
+        });
 
         let (f_train, f_test) =
             timed("features", (n + test.len()) as u64, &mut out.phases, || {
