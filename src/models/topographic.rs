@@ -16,7 +16,7 @@
 
 use rand::Rng;
 
-use super::kernels::{axpy, dot, sigmoid};
+use super::kernels::{axpy, dot, grow, sigmoid};
 
 /// Grid and learning parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,9 +125,7 @@ impl Topographic {
         }
         let d = self.inputs;
         for (row, &oi) in self.w.chunks_exact_mut(d).zip(&self.o) {
-            for (w, &g) in row.iter_mut().zip(&self.g) {
-                *w += *w * oi * g;
-            }
+            grow(row, oi, &self.g);
         }
         for (t, &o) in self.t.iter_mut().zip(&self.o) {
             *t += c.gamma * (o - c.sp);
