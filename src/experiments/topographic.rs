@@ -115,11 +115,11 @@ impl Experiment for TopographicCoder {
                 let bar = ctx.progress.bar((p.epochs * n) as u64, "topographic coder");
                 for _ in 0..p.epochs {
                     order.shuffle(&mut rng);
-                    for (k, &i) in order.iter().enumerate() {
-                        net.step(&xtr[i * d..(i + 1) * d]);
-                        if k % 1000 == 999 {
-                            bar.inc(1000);
-                        }
+                    // Chunks only pace the progress bar; learning is one
+                    // example at a time, in order.
+                    for chunk in order.chunks(1000) {
+                        net.steps(chunk.iter().map(|&i| &xtr[i * d..(i + 1) * d]));
+                        bar.inc(chunk.len() as u64);
                     }
                 }
                 bar.finish_and_clear();

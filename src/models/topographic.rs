@@ -104,6 +104,13 @@ impl Topographic {
         let d = self.inputs;
         for (i, row) in self.w.chunks_exact(d).enumerate() {
             self.wv[i] = dot(row, v);
+        }
+        self.respond_from_drive();
+    }
+
+    /// The rest of a response once `wv = w·v` is known.
+    fn respond_from_drive(&mut self) {
+        for i in 0..self.p.len() {
             self.p[i] = sigmoid(self.wv[i] - self.t[i]);
         }
         for i in 0..self.o.len() {
@@ -111,7 +118,7 @@ impl Topographic {
             self.o[i] = sigmoid(self.wv[i] + lateral - self.t[i]);
         }
         self.r.fill(0.0);
-        for (row, &oi) in self.w.chunks_exact(d).zip(&self.o) {
+        for (row, &oi) in self.w.chunks_exact(self.inputs).zip(&self.o) {
             axpy(oi, row, &mut self.r);
         }
     }
@@ -119,13 +126,45 @@ impl Topographic {
     /// One online learning step on `v`.
     pub fn step(&mut self, v: &[f32]) {
         self.respond(v);
+        self.learn(v, None);
+    }
+
+    /// Learning steps on consecutive examples. Each weight row is updated
+    /// and then, while it is still in cache, multiplied by the next example:
+    /// two passes over the weights per example instead of three. The result
+    /// is exactly that of calling [`Topographic::step`] on each.
+    pub fn steps<'a>(&mut self, examples: impl IntoIterator<Item = &'a [f32]>) {
+        let mut it = examples.into_iter().peekable();
+        let Some(first) = it.next() else { return };
+        self.respond(first);
+        let mut v = first;
+        loop {
+            let next = it.next();
+            let fused = self.learn(v, next);
+            let Some(n) = next else { break };
+            if fused {
+                self.respond_from_drive();
+            } else {
+                self.respond(n);
+            }
+            v = n;
+        }
+    }
+
+    /// Applies the updates for `v` (after [`Topographic::respond`] on it).
+    /// With `next`, also computes `wv` for it; returns whether that `wv` is
+    /// valid (it is not when pruning ran after the update).
+    fn learn(&mut self, v: &[f32], next: Option<&[f32]>) -> bool {
         let c = self.cfg;
         for ((gj, &vj), &rj) in self.g.iter_mut().zip(v).zip(&self.r) {
             *gj = c.xi * (vj - rj) / rj.max(c.prec);
         }
         let d = self.inputs;
-        for (row, &oi) in self.w.chunks_exact_mut(d).zip(&self.o) {
+        for (i, (row, &oi)) in self.w.chunks_exact_mut(d).zip(&self.o).enumerate() {
             grow(row, oi, &self.g);
+            if let Some(n) = next {
+                self.wv[i] = dot(row, n);
+            }
         }
         for (t, &o) in self.t.iter_mut().zip(&self.o) {
             *t += c.gamma * (o - c.sp);
@@ -137,7 +176,9 @@ impl Topographic {
                     *w = 0.0;
                 }
             }
+            return false;
         }
+        next.is_some()
     }
 }
 
@@ -195,6 +236,35 @@ mod tests {
             "{:?}",
             m.t
         );
+    }
+
+    #[test]
+    fn fused_steps_equal_single_steps_exactly() {
+        let cfg = TopoConfig {
+            kx: 4,
+            ky: 3,
+            ex: 1,
+            sp: 0.1,
+            xi: 0.05,
+            gamma: 0.02,
+            prec: 1e-3,
+        };
+        let mut rng = rand::rng();
+        let a = Topographic::new(cfg, 20, &mut rng);
+        let data: Vec<Vec<f32>> = (0..250)
+            .map(|k| {
+                (0..20)
+                    .map(|j| ((k * 7 + j * 3) % 11) as f32 / 10.0)
+                    .collect()
+            })
+            .collect();
+        let (mut one, mut fused) = (a.clone(), a);
+        for v in &data {
+            one.step(v);
+        }
+        fused.steps(data.iter().map(|v| v.as_slice()));
+        assert_eq!(one.w, fused.w);
+        assert_eq!(one.t, fused.t);
     }
 
     #[test]
