@@ -107,7 +107,7 @@ fn unknown_experiment_and_readout_list_the_valid_choices() {
         "{BASE}configs:\n  - name: a\n    params: {{readout: hebb}}\n"
     ));
     assert!(
-        e.contains("unknown variant `hebb`, expected `paper` or `softmax`"),
+        e.contains("unknown variant `hebb`, expected one of `paper`, `softmax`, `bio`"),
         "{e}"
     );
     assert!(e.starts_with("suites/x.yaml:15:"), "{e}");
