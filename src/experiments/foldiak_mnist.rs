@@ -14,7 +14,7 @@ use super::{
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::models::foldiak::{Foldiak, FoldiakRates, Settling};
-use crate::train::readout::{self, Labelled, ReadoutSchedule, SoftmaxCrossEntropy};
+use crate::train::readout::{Labelled, ReadoutSchedule};
 
 /// The experiment kind `foldiak_mnist`.
 pub struct FoldiakMnist;
@@ -198,35 +198,26 @@ impl Experiment for FoldiakMnist {
             .count();
         out.summary.insert("silent_units".into(), silent as f64);
 
-        let schedule = ReadoutSchedule {
-            epochs: p.readout_epochs,
-            batch: p.readout_batch,
-            lr: p.readout_lr,
-            lr_final: p.readout_lr_final.unwrap_or(p.readout_lr),
-        };
-        let (_, history) = timed(
-            "classifier",
-            (p.readout_epochs * n) as u64,
-            &mut out.phases,
-            || {
-                readout::train(
-                    &SoftmaxCrossEntropy,
-                    Labelled {
-                        features: &ftr,
-                        labels: &train.labels,
-                    },
-                    Labelled {
-                        features: &fte,
-                        labels: &test.labels,
-                    },
-                    ds.classes,
-                    &schedule,
-                    &mut ctx.rng(STREAM_READOUT),
-                    &ctx.progress,
-                )
+        let schedule = ReadoutSchedule::new(
+            p.readout_epochs,
+            p.readout_batch,
+            p.readout_lr,
+            p.readout_lr_final,
+        );
+        super::logistic_readout(
+            ctx,
+            &mut out,
+            Labelled {
+                features: &ftr,
+                labels: &train.labels,
             },
+            Labelled {
+                features: &fte,
+                labels: &test.labels,
+            },
+            &schedule,
+            STREAM_READOUT,
         )?;
-        out.epochs = history;
         out.artefacts.push(Artefact {
             name: "q".into(),
             shape: vec![p.units, 28, 28],

@@ -279,12 +279,12 @@ impl Experiment for Krotov {
                 ))
             })?;
 
-        let schedule = ReadoutSchedule {
-            epochs: p.readout_epochs,
-            batch: p.readout_batch,
-            lr: p.readout_lr,
-            lr_final: p.readout_lr_final.unwrap_or(p.readout_lr),
-        };
+        let schedule = ReadoutSchedule::new(
+            p.readout_epochs,
+            p.readout_batch,
+            p.readout_lr,
+            p.readout_lr_final,
+        );
         let mut rng = ctx.rng(STREAM_READOUT);
         let (model, loss) = p.readout.build(&p, ds.classes, &mut rng, &ctx.device)?;
         let history = timed(

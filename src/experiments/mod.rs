@@ -152,6 +152,33 @@ pub fn resolved<T: serde::Serialize>(dataset: &str, typed: &T) -> Result<Checked
     }
 }
 
+/// Trains a softmax (logistic-regression) readout on frozen features as
+/// the run's "classifier" phase, recording its per-epoch metrics.
+pub fn logistic_readout(
+    ctx: &RunContext,
+    out: &mut RunOutput,
+    train: crate::train::readout::Labelled,
+    test: crate::train::readout::Labelled,
+    schedule: &crate::train::readout::ReadoutSchedule,
+    rng_stream: u64,
+) -> Result<()> {
+    let images = (schedule.epochs * train.labels.len()) as u64;
+    let classes = ctx.dataset.classes;
+    let (_, history) = timed("classifier", images, &mut out.phases, || {
+        crate::train::readout::train(
+            &crate::train::readout::SoftmaxCrossEntropy,
+            train,
+            test,
+            classes,
+            schedule,
+            &mut ctx.rng(rng_stream),
+            &ctx.progress,
+        )
+    })?;
+    out.epochs = history;
+    Ok(())
+}
+
 /// One kind of experiment.
 pub trait Experiment: Sync {
     /// The name suites use in `experiment:`.

@@ -127,12 +127,7 @@ impl Experiment for Supervised {
                 &ctx.device,
             )?),
         };
-        let schedule = ReadoutSchedule {
-            epochs: p.epochs,
-            batch: p.batch,
-            lr: p.lr,
-            lr_final: p.lr_final.unwrap_or(p.lr),
-        };
+        let schedule = ReadoutSchedule::new(p.epochs, p.batch, p.lr, p.lr_final);
         let mut out = RunOutput::default();
         out.epochs = timed(
             "classifier",

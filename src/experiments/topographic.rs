@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{resolved, timed, typed, Artefact, Checked, Experiment, Params, RunContext, RunOutput};
 use crate::error::{Error, Result};
 use crate::models::topographic::{TopoConfig, Topographic};
-use crate::train::readout::{self, Labelled, ReadoutSchedule, SoftmaxCrossEntropy};
+use crate::train::readout::{Labelled, ReadoutSchedule};
 
 /// The experiment kind `topographic`.
 pub struct TopographicCoder;
@@ -175,35 +175,26 @@ impl Experiment for TopographicCoder {
             net.w.iter().filter(|&&w| w == 0.0).count() as f64 / net.w.len() as f64,
         );
 
-        let schedule = ReadoutSchedule {
-            epochs: p.readout_epochs,
-            batch: p.readout_batch,
-            lr: p.readout_lr,
-            lr_final: p.readout_lr_final.unwrap_or(p.readout_lr),
-        };
-        let (_, history) = timed(
-            "classifier",
-            (p.readout_epochs * n) as u64,
-            &mut out.phases,
-            || {
-                readout::train(
-                    &SoftmaxCrossEntropy,
-                    Labelled {
-                        features: &ftr,
-                        labels: &train.labels,
-                    },
-                    Labelled {
-                        features: &fte,
-                        labels: &test.labels,
-                    },
-                    ds.classes,
-                    &schedule,
-                    &mut ctx.rng(STREAM_READOUT),
-                    &ctx.progress,
-                )
+        let schedule = ReadoutSchedule::new(
+            p.readout_epochs,
+            p.readout_batch,
+            p.readout_lr,
+            p.readout_lr_final,
+        );
+        super::logistic_readout(
+            ctx,
+            &mut out,
+            Labelled {
+                features: &ftr,
+                labels: &train.labels,
             },
+            Labelled {
+                features: &fte,
+                labels: &test.labels,
+            },
+            &schedule,
+            STREAM_READOUT,
         )?;
-        out.epochs = history;
         let k = shown.0.len() / d;
         let side = (d as f64).sqrt() as usize;
         out.artefacts.push(Artefact {

@@ -64,6 +64,16 @@ pub struct ReadoutSchedule {
 }
 
 impl ReadoutSchedule {
+    /// A schedule; without `lr_final` the rate stays constant.
+    pub fn new(epochs: usize, batch: usize, lr: f64, lr_final: Option<f64>) -> Self {
+        Self {
+            epochs,
+            batch,
+            lr,
+            lr_final: lr_final.unwrap_or(lr),
+        }
+    }
+
     fn lr_at(&self, epoch: usize) -> f64 {
         let frac = if self.epochs > 1 {
             epoch as f64 / (self.epochs - 1) as f64
