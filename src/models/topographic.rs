@@ -15,13 +15,8 @@
 //! row and column from every neighbourhood; this implements the model.)
 
 use rand::Rng;
-use rayon::prelude::*;
 
 use super::kernels::{axpy, dot, grow, sigmoid};
-
-/// Rows per parallel task: each row is a few hundred floats, so smaller
-/// tasks would cost more to schedule than to run.
-const ROWS_PER_TASK: usize = 64;
 
 /// Grid and learning parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,11 +102,9 @@ impl Topographic {
     /// Computes `o` and `r` for `v` without learning.
     pub fn respond(&mut self, v: &[f32]) {
         let d = self.inputs;
-        self.w
-            .par_chunks_exact(d)
-            .with_min_len(ROWS_PER_TASK)
-            .zip(self.wv.par_iter_mut())
-            .for_each(|(row, wv)| *wv = dot(row, v));
+        for (i, row) in self.w.chunks_exact(d).enumerate() {
+            self.wv[i] = dot(row, v);
+        }
         self.respond_from_drive();
     }
 
@@ -124,16 +117,10 @@ impl Topographic {
             let lateral: f32 = self.neighbours[i].iter().map(|&j| self.p[j]).sum();
             self.o[i] = sigmoid(self.wv[i] + lateral - self.t[i]);
         }
-        // r = wᵀo, split by columns so each task owns its part of r.
-        let (d, w, o) = (self.inputs, &self.w, &self.o);
-        let cols = d.div_ceil(rayon::current_num_threads().max(1)).max(64);
-        self.r.par_chunks_mut(cols).enumerate().for_each(|(c, r)| {
-            r.fill(0.0);
-            let start = c * cols;
-            for (row, &oi) in w.chunks_exact(d).zip(o) {
-                axpy(oi, &row[start..start + r.len()], r);
-            }
-        });
+        self.r.fill(0.0);
+        for (row, &oi) in self.w.chunks_exact(self.inputs).zip(&self.o) {
+            axpy(oi, row, &mut self.r);
+        }
     }
 
     /// One online learning step on `v`.
@@ -172,18 +159,13 @@ impl Topographic {
         for ((gj, &vj), &rj) in self.g.iter_mut().zip(v).zip(&self.r) {
             *gj = c.xi * (vj - rj) / rj.max(c.prec);
         }
-        let (d, g) = (self.inputs, &self.g);
-        self.w
-            .par_chunks_exact_mut(d)
-            .with_min_len(ROWS_PER_TASK)
-            .zip(self.o.par_iter())
-            .zip(self.wv.par_iter_mut())
-            .for_each(|((row, &oi), wv)| {
-                grow(row, oi, g);
-                if let Some(n) = next {
-                    *wv = dot(row, n);
-                }
-            });
+        let d = self.inputs;
+        for (i, (row, &oi)) in self.w.chunks_exact_mut(d).zip(&self.o).enumerate() {
+            grow(row, oi, &self.g);
+            if let Some(n) = next {
+                self.wv[i] = dot(row, n);
+            }
+        }
         for (t, &o) in self.t.iter_mut().zip(&self.o) {
             *t += c.gamma * (o - c.sp);
         }
