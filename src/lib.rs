@@ -7,6 +7,7 @@
 //! kind per paper system) → [`suite`] (YAML matrices of runs) → [`run`]
 //! (runner, provenance, Parquet results).
 
+pub mod atomic;
 pub mod data;
 pub mod error;
 pub mod experiments;

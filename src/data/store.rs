@@ -325,21 +325,7 @@ fn check(path: &Path, bytes: &[u8], file: &LockedFile) -> Result<String> {
     Ok(actual)
 }
 
-/// Writes to a temporary sibling, syncs, then renames over `dest`, so a
-/// reader never sees a half-written file.
+/// Writes `bytes` to `dest` atomically (see [`crate::atomic`]).
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).at(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        dest.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut f = fs::File::create(&tmp).at(&tmp)?;
-    f.write_all(bytes).at(&tmp)?;
-    f.sync_all().at(&tmp)?;
-    fs::rename(&tmp, dest).at(dest)?;
-    Ok(())
+    crate::atomic::write_bytes(dest, bytes)
 }

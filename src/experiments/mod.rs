@@ -60,20 +60,9 @@ pub fn cached_tensors(
         }
     }
     let tensors = compute()?;
-    std::fs::create_dir_all(&ctx.cache_dir).map_err(|err| Error::Io {
-        path: ctx.cache_dir.clone(),
-        err,
-    })?;
-    let tmp = ctx
-        .cache_dir
-        .join(format!(".{key}.{}.tmp", std::process::id()));
     let map: std::collections::HashMap<String, candle_core::Tensor> =
         tensors.iter().cloned().collect();
-    candle_core::safetensors::save(&map, &tmp)?;
-    std::fs::rename(&tmp, &path).map_err(|err| Error::Io {
-        path: path.clone(),
-        err,
-    })?;
+    crate::atomic::write_safetensors(&path, &map)?;
     Ok((tensors, false))
 }
 

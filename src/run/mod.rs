@@ -161,24 +161,7 @@ fn write_artefacts(path: &Path, artefacts: &[crate::experiments::Artefact]) -> R
         let t = candle_core::Tensor::from_slice(&a.data, a.shape.as_slice(), &Device::Cpu)?;
         map.insert(a.name.clone(), t);
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|err| Error::Io {
-        path: dir.to_path_buf(),
-        err,
-    })?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    candle_core::safetensors::save(&map, &tmp)?;
-    std::fs::rename(&tmp, path).map_err(|err| Error::Io {
-        path: path.to_path_buf(),
-        err,
-    })?;
-    Ok(())
+    crate::atomic::write_safetensors(path, &map)
 }
 
 fn load_dataset(name: &str, store: &DataStore, lock: &Lock) -> Result<Dataset> {

@@ -193,25 +193,16 @@ impl RunRecord<'_> {
 
 /// Writes a batch to `path` atomically: a temporary sibling, fsync, rename.
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).at(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let file = std::fs::File::create(&tmp).at(&tmp)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut w = ArrowWriter::try_new(file.try_clone().at(&tmp)?, batch.schema(), Some(props))?;
-    w.write(batch)?;
-    w.close()?;
-    file.sync_all().at(&tmp)?;
-    std::fs::rename(&tmp, path).at(path)?;
-    Ok(())
+    crate::atomic::write_with(path, |tmp| {
+        let file = std::fs::File::create(tmp).at(tmp)?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        let mut w = ArrowWriter::try_new(file.try_clone().at(tmp)?, batch.schema(), Some(props))?;
+        w.write(batch)?;
+        w.close()?;
+        file.sync_all().at(tmp)
+    })
 }
 
 /// Reads every batch of one result file.
