@@ -4,18 +4,37 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The real datasets: `$HEBBENCH_DATA`, else `../shared/datasets`. Tests
+/// The real datasets: `$HEBBENCH_DATA`, else `../shared/datasets`, else
+/// the per-user cache, fetched there (once) when nothing has them. Tests
 /// that need data fail loudly rather than pass vacuously without it.
 pub fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("HEBBENCH_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"));
-    assert!(
-        dir.join("mnist").is_dir(),
-        "these tests need the real datasets: set HEBBENCH_DATA or put them at ../shared/datasets (looked in {})",
-        dir.display()
-    );
-    dir
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let complete = |d: &Path| d.join("mnist").is_dir() && d.join("cifar10").is_dir();
+        if let Some(d) = std::env::var_os("HEBBENCH_DATA").map(PathBuf::from) {
+            assert!(
+                complete(&d),
+                "HEBBENCH_DATA={} has no mnist/ and cifar10/",
+                d.display()
+            );
+            return d;
+        }
+        let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
+        if complete(&shared) {
+            return shared;
+        }
+        let cache = hebbench::data::store::default_cache_dir();
+        let status = Command::new(env!("CARGO_BIN_EXE_hebbench"))
+            .args(["--quiet", "datasets", "fetch"])
+            .status()
+            .expect("run hebbench datasets fetch");
+        assert!(
+            status.success(),
+            "no datasets here and `hebbench datasets fetch` failed"
+        );
+        cache
+    })
+    .clone()
 }
 
 /// The `hebbench` binary with a clean environment: data only where given,
