@@ -6,6 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+use super::defaults::{d_lambda, d_steps, d_tau, d_tol, d_wgamma};
 use super::{resolved, typed, Artefact, Checked, Experiment, Params, Phase, RunContext, RunOutput};
 use crate::data::bars::Bars;
 use crate::error::{Error, Result};
@@ -19,21 +20,6 @@ fn d8() -> usize {
 }
 fn d_p() -> f64 {
     0.125
-}
-fn d_lambda() -> f64 {
-    10.0
-}
-fn d_tau() -> f64 {
-    10.0
-}
-fn d_tol() -> f64 {
-    1e-3
-}
-fn d_steps() -> usize {
-    200
-}
-fn d_wgamma() -> f64 {
-    0.1
 }
 fn d_trials() -> usize {
     2400

@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+use super::defaults::{d_lambda, d_rbatch, d_rlr, d_steps, d_tau, d_tol, d_wgamma};
 use super::{
     resolved, timed, typed, Artefact, Checked, Experiment, Params, Phase, RunContext, RunOutput,
 };
@@ -18,28 +19,6 @@ use crate::train::readout::{Labelled, ReadoutSchedule};
 
 /// The experiment kind `foldiak_mnist`.
 pub struct FoldiakMnist;
-
-fn d_lambda() -> f64 {
-    10.0
-}
-fn d_tau() -> f64 {
-    10.0
-}
-fn d_tol() -> f64 {
-    1e-3
-}
-fn d_steps() -> usize {
-    200
-}
-fn d_wgamma() -> f64 {
-    0.1
-}
-fn d_rbatch() -> usize {
-    100
-}
-fn d_rlr() -> f64 {
-    1e-3
-}
 
 /// Parameters of a `foldiak_mnist` run.
 #[derive(Debug, Clone, Deserialize, Serialize)]

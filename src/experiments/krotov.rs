@@ -7,6 +7,7 @@ use candle_core::{DType, Device, Tensor};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::defaults::{d_mnist, d_rbatch, d_rlr};
 use super::{resolved, timed, typed, Checked, Experiment, Params, RunContext, RunOutput};
 use crate::data::transforms::{to_vectors, Preprocess};
 use crate::error::{Error, Result};
@@ -75,9 +76,6 @@ impl Readout {
     }
 }
 
-fn mnist() -> String {
-    "mnist".into()
-}
 fn n_default() -> f64 {
     4.5
 }
@@ -87,18 +85,12 @@ fn m_default() -> f64 {
 fn beta_default() -> f64 {
     0.1
 }
-fn rbatch_default() -> usize {
-    100
-}
-fn rlr_default() -> f64 {
-    1e-3
-}
 
 /// Parameters of a `krotov` run; names follow the seed notebooks.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KrotovParams {
-    #[serde(default = "mnist")]
+    #[serde(default = "d_mnist")]
     pub dataset: String,
     #[serde(default)]
     pub preprocess: Preprocess,
@@ -129,9 +121,9 @@ pub struct KrotovParams {
     #[serde(default)]
     pub feature_scale: FeatureScale,
     pub readout_epochs: usize,
-    #[serde(default = "rbatch_default")]
+    #[serde(default = "d_rbatch")]
     pub readout_batch: usize,
-    #[serde(default = "rlr_default")]
+    #[serde(default = "d_rlr")]
     pub readout_lr: f64,
     /// Final readout learning rate (geometric annealing); default: no decay.
     #[serde(default)]

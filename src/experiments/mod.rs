@@ -2,6 +2,7 @@
 //! line in [`REGISTRY`]. A kind checks its own typed parameters (unknown
 //! keys are errors) and turns a dataset and a seed into a [`RunOutput`].
 
+pub mod defaults;
 pub mod foldiak_bars;
 pub mod foldiak_mnist;
 pub mod krotov;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::defaults::d_mnist;
 use super::{resolved, timed, typed, Checked, Experiment, Params, RunContext, RunOutput};
 use crate::data::transforms::{to_vectors, Preprocess};
 use crate::error::{Error, Result};
@@ -34,15 +35,11 @@ fn d_hidden() -> usize {
     2000
 }
 
-fn mnist() -> String {
-    "mnist".into()
-}
-
 /// Parameters of a `supervised` run.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SupervisedParams {
-    #[serde(default = "mnist")]
+    #[serde(default = "d_mnist")]
     pub dataset: String,
     #[serde(default)]
     pub train_limit: Option<usize>,

@@ -7,6 +7,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::defaults::{d_rbatch, d_rlr};
 use super::{resolved, timed, typed, Artefact, Checked, Experiment, Params, RunContext, RunOutput};
 use crate::error::{Error, Result};
 use crate::models::topographic::{TopoConfig, Topographic};
@@ -20,12 +21,6 @@ fn d_ex() -> usize {
 }
 fn d_prec() -> f64 {
     1e-10
-}
-fn d_rbatch() -> usize {
-    100
-}
-fn d_rlr() -> f64 {
-    1e-3
 }
 
 /// Parameters of a `topographic` run; names follow the notebook.
