@@ -11,6 +11,7 @@ pub mod atomic;
 pub mod data;
 pub mod error;
 pub mod experiments;
+pub mod hebb;
 pub mod models;
 pub mod progress;
 pub mod run;

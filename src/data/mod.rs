@@ -8,6 +8,7 @@ pub mod lock;
 pub mod mnist;
 pub mod store;
 pub mod transforms;
+pub mod zca;
 
 use std::collections::BTreeMap;
 

@@ -2,9 +2,11 @@
 //! line in [`REGISTRY`]. A kind checks its own typed parameters (unknown
 //! keys are errors) and turns a dataset and a seed into a [`RunOutput`].
 
+pub mod backprop_cnn;
 pub mod defaults;
 pub mod foldiak_bars;
 pub mod foldiak_mnist;
+pub mod hebbian_cnn;
 pub mod krotov;
 pub mod supervised;
 pub mod topographic;
@@ -186,8 +188,10 @@ pub trait Experiment: Sync {
 /// Every experiment kind hebbench knows.
 pub static REGISTRY: &[&dyn Experiment] = &[
     &krotov::Krotov,
+    &backprop_cnn::BackpropCnn,
     &foldiak_bars::FoldiakBars,
     &foldiak_mnist::FoldiakMnist,
+    &hebbian_cnn::HebbianCnn,
     &supervised::Supervised,
     &topographic::TopographicCoder,
 ];

@@ -1,7 +1,9 @@
 //! Learning models: the networks whose plasticity hebbench compares.
 
 pub mod basic_cnn;
+pub mod bp_cnn;
 pub mod foldiak;
+pub mod hebb_cnn;
 pub mod kernels;
 pub mod krotov;
 pub mod mlp;

@@ -1,6 +1,7 @@
 //! Supervised training on top of learned representations, and the metrics
 //! every experiment reports per classifier epoch.
 
+pub mod frozen;
 pub mod metrics;
 pub mod readout;
 

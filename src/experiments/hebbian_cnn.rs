@@ -1,0 +1,461 @@
+//! The MSc report's Hebbian CNNs on CIFAR-10 (seed 003, Tables 1–4): one
+//! Hebbian epoch with every layer learning locally, then a frozen-feature
+//! classifier (dropout 0.5 + linear, Adam) trained for a few epochs.
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{resolved, timed, typed, Artefact, Checked, Experiment, Params, RunContext, RunOutput};
+use crate::data::zca::Zca;
+use crate::error::{Error, Result};
+use crate::hebb::gemm::measure_gemm_gflops;
+use crate::hebb::presynaptic::Presynaptic;
+use crate::hebb::{competition, rule, Activation, Map};
+use crate::models::hebb_cnn::{architecture_names, HebbNet, LayerOptions};
+use crate::train::frozen::{train_head, FeatureStore, HeadSchedule};
+
+/// The experiment kind `hebbian_cnn`.
+pub struct HebbianCnn;
+
+fn d_cifar() -> String {
+    "cifar10".into()
+}
+fn d_rule() -> String {
+    "instar".into()
+}
+fn d_lr() -> Vec<f64> {
+    vec![0.1]
+}
+fn d_t_invert() -> Vec<f64> {
+    vec![1.0, 0.65, 0.25]
+}
+fn d_stat_k() -> f64 {
+    2.0
+}
+fn d_window() -> usize {
+    500
+}
+fn d_one() -> f64 {
+    1.0
+}
+fn d_zca() -> Option<f64> {
+    Some(1e-3)
+}
+fn d_true() -> bool {
+    true
+}
+fn d_epochs() -> usize {
+    1
+}
+fn d_batch() -> usize {
+    64
+}
+fn d_cepochs() -> usize {
+    5
+}
+fn d_clr() -> f64 {
+    1e-3
+}
+fn d_dropout() -> f64 {
+    0.5
+}
+
+/// Parameters of a `hebbian_cnn` run (defaults: the report's settings).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HebbianCnnParams {
+    #[serde(default = "d_cifar")]
+    pub dataset: String,
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    #[serde(default)]
+    pub test_limit: Option<usize>,
+    /// softhebb, hardhebb, lagani_short, lagani_long, softhebb_depthwise,
+    /// hardhebb_depthwise, softhebb_residual.
+    pub arch: String,
+    #[serde(default = "d_rule")]
+    pub rule: String,
+    pub competition: String,
+    #[serde(default)]
+    pub activation: Activation,
+    #[serde(default)]
+    pub weight_norm: bool,
+    #[serde(default)]
+    pub surround: bool,
+    #[serde(default)]
+    pub dale: bool,
+    #[serde(default)]
+    pub presynaptic: Option<Presynaptic>,
+    /// Hebbian step size per block (the last value repeats).
+    #[serde(default = "d_lr")]
+    pub lr: Vec<f64>,
+    /// SoftHebb's norm-dependent schedule `lr·(|‖w‖−1|+1e-10)^power`.
+    #[serde(default)]
+    pub lr_norm_power: Option<f64>,
+    /// Soft-WTA inverse temperature per block (the last value repeats).
+    #[serde(default = "d_t_invert")]
+    pub t_invert: Vec<f64>,
+    #[serde(default = "d_stat_k")]
+    pub stat_k: f64,
+    #[serde(default = "d_window")]
+    pub temporal_window: usize,
+    /// Channel multiplier (quick suites use narrower layers).
+    #[serde(default = "d_one")]
+    pub width: f64,
+    /// ZCA ε; `null` uses per-channel normalisation instead.
+    #[serde(default = "d_zca")]
+    pub zca: Option<f64>,
+    /// Random horizontal flips (Hebbian phase and classifier).
+    #[serde(default = "d_true")]
+    pub flip: bool,
+    #[serde(default = "d_true")]
+    pub shuffle: bool,
+    #[serde(default = "d_epochs")]
+    pub hebb_epochs: usize,
+    #[serde(default = "d_batch")]
+    pub hebb_batch: usize,
+    #[serde(default = "d_cepochs")]
+    pub classifier_epochs: usize,
+    #[serde(default = "d_batch")]
+    pub classifier_batch: usize,
+    #[serde(default = "d_clr")]
+    pub classifier_lr: f64,
+    #[serde(default = "d_dropout")]
+    pub dropout: f64,
+}
+
+const STREAM_INIT: u64 = 1;
+const STREAM_DATA: u64 = 2;
+const STREAM_HEAD: u64 = 3;
+
+/// CIFAR-10 channel means and standard deviations (the report's `data.py`).
+const CIFAR_MEAN: [f32; 3] = [0.4914, 0.4822, 0.4465];
+const CIFAR_STD: [f32; 3] = [0.2023, 0.1994, 0.2010];
+
+impl HebbianCnnParams {
+    fn layer_options(&self) -> LayerOptions {
+        LayerOptions {
+            rule: self.rule.clone(),
+            competition: self.competition.clone(),
+            activation: self.activation,
+            weight_norm: self.weight_norm,
+            surround: self.surround,
+            dale: self.dale,
+            presynaptic: self.presynaptic,
+            lr: self.lr.iter().map(|&v| v as f32).collect(),
+            lr_norm_power: self.lr_norm_power.map(|v| v as f32),
+            t_invert: self.t_invert.iter().map(|&v| v as f32).collect(),
+            stat_k: self.stat_k as f32,
+            window: self.temporal_window,
+            width: self.width,
+        }
+    }
+}
+
+fn one_of(what: &'static str, name: &str, valid: &[&str]) -> Result<()> {
+    if valid.contains(&name) {
+        Ok(())
+    } else {
+        Err(Error::UnknownName {
+            what,
+            name: name.to_string(),
+            valid: valid.join(", "),
+        })
+    }
+}
+
+impl Experiment for HebbianCnn {
+    fn name(&self) -> &'static str {
+        "hebbian_cnn"
+    }
+
+    fn about(&self) -> &'static str {
+        "report 003's Hebbian CNNs on CIFAR-10: one Hebbian epoch, then a dropout+linear classifier on frozen features"
+    }
+
+    fn check(&self, params: &Params) -> Result<Checked> {
+        let p: HebbianCnnParams = typed(params)?;
+        if p.dataset != "cifar10" {
+            return Err(Error::Params(format!(
+                "unknown dataset `{}`; valid choices: cifar10",
+                p.dataset
+            )));
+        }
+        one_of("architecture", &p.arch, &architecture_names())?;
+        one_of("learning rule", &p.rule, &rule::names())?;
+        one_of("competition", &p.competition, &competition::names())?;
+        if p.hebb_batch == 0 || p.classifier_batch == 0 {
+            return Err(Error::Params("batch sizes must be positive".into()));
+        }
+        if p.lr.is_empty() || p.t_invert.is_empty() {
+            return Err(Error::Params("`lr` and `t_invert` need at least one value".into()));
+        }
+        if !(p.width > 0.0) || !(0.0..1.0).contains(&p.dropout) {
+            return Err(Error::Params("`width` must be > 0 and `dropout` in [0, 1)".into()));
+        }
+        resolved(&p.dataset, &p)
+    }
+
+    fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
+        let p: HebbianCnnParams = typed(params)?;
+        let ds = &ctx.dataset;
+        let [c, h, w] = ds.shape;
+        let d = ds.image_len();
+        let train = ds.train.limited(p.train_limit, d);
+        let test = ds.test.limited(p.test_limit, d);
+        let mut out = RunOutput::default();
+
+        let mut xtr: Vec<f32> = train.images.iter().map(|&b| b as f32 / 255.0).collect();
+        let mut xte: Vec<f32> = test.images.iter().map(|&b| b as f32 / 255.0).collect();
+        timed("preprocess", (train.len() + test.len()) as u64, &mut out.phases, || {
+            match p.zca {
+                Some(eps) => {
+                    let zca = fitted_zca(ctx, &xtr, train.len(), d, eps as f32, p.train_limit)?;
+                    out.summary.insert("zca_residual".into(), zca.residual);
+                    zca.transform(&mut xtr)?;
+                    zca.transform(&mut xte)
+                }
+                None => {
+                    normalise_channels(&mut xtr, h * w);
+                    normalise_channels(&mut xte, h * w);
+                    Ok(())
+                }
+            }
+        })?;
+
+        let mut net = HebbNet::build(&p.arch, &p.layer_options(), &mut ctx.rng(STREAM_INIT))?;
+        out.summary.insert("parameters".into(), net.parameters() as f64);
+        let gemm = measure_gemm_gflops(1024, 7)?;
+        out.summary.insert("gemm_gflops".into(), gemm);
+
+        // Hebbian phase: every layer learns from each batch.
+        let n = train.len();
+        let mut rng = ctx.rng(STREAM_DATA);
+        let batches = n.div_ceil(p.hebb_batch);
+        let bar = ctx
+            .progress
+            .bar((p.hebb_epochs * batches) as u64, "hebbian epoch");
+        let mut flops = 0f64;
+        let images = (p.hebb_epochs * n) as u64;
+        timed("unsupervised", images, &mut out.phases, || {
+            let mut order: Vec<usize> = (0..n).collect();
+            for _ in 0..p.hebb_epochs {
+                if p.shuffle {
+                    order.shuffle(&mut rng);
+                }
+                for chunk in order.chunks(p.hebb_batch) {
+                    let flips: Vec<bool> = chunk
+                        .iter()
+                        .map(|_| p.flip && rng.random::<bool>())
+                        .collect();
+                    let x = batch_map(&xtr, chunk, &flips, c, h, w);
+                    net.forward(x, true)?;
+                    flops += dense_hebbian_flops(&net);
+                    bar.inc(1);
+                }
+            }
+            bar.finish_and_clear();
+            Ok(())
+        })?;
+        let hebb_wall = out.phases.last().map(|ph| ph.wall_s).unwrap_or(0.0);
+        if hebb_wall > 0.0 {
+            let achieved = flops / hebb_wall / 1e9;
+            out.summary.insert("hebbian_gflops".into(), achieved);
+            out.summary.insert("hebbian_gemm_ratio".into(), achieved / gemm);
+        }
+        layer_artefacts(&net, &mut out);
+
+        // Frozen features (BatchNorm on running statistics).
+        let passes = if p.flip { 2 } else { 1 };
+        let (f_train, f_flip, f_test) = timed(
+            "features",
+            (passes * n + test.len()) as u64,
+            &mut out.phases,
+            || {
+                let bar = ctx
+                    .progress
+                    .bar((passes * n + test.len()) as u64, "features");
+                let f_train = extract(&mut net, &xtr, n, false, (c, h, w), &bar)?;
+                let f_flip = if p.flip {
+                    Some(extract(&mut net, &xtr, n, true, (c, h, w), &bar)?)
+                } else {
+                    None
+                };
+                let f_test = extract(&mut net, &xte, test.len(), false, (c, h, w), &bar)?;
+                bar.finish_and_clear();
+                Ok((f_train, f_flip, f_test))
+            },
+        )?;
+        out.summary.insert("feature_dim".into(), f_train.dim as f64);
+        drop(xtr);
+        drop(xte);
+
+        let schedule = HeadSchedule {
+            epochs: p.classifier_epochs,
+            batch: p.classifier_batch,
+            lr: p.classifier_lr,
+            dropout: p.dropout as f32,
+        };
+        out.epochs = timed(
+            "classifier",
+            (p.classifier_epochs * n) as u64,
+            &mut out.phases,
+            || {
+                train_head(
+                    &f_train,
+                    f_flip.as_ref(),
+                    &train.labels,
+                    &f_test,
+                    &test.labels,
+                    ds.classes,
+                    &schedule,
+                    &mut ctx.rng(STREAM_HEAD),
+                    &ctx.progress,
+                )
+            },
+        )?;
+        Ok(out)
+    }
+}
+
+/// The ZCA transform for these training images, cached by dataset content,
+/// subset and ε (it takes about a minute to compute).
+fn fitted_zca(
+    ctx: &RunContext,
+    x: &[f32],
+    n: usize,
+    d: usize,
+    eps: f32,
+    limit: Option<usize>,
+) -> Result<Zca> {
+    let key_params = json!({ "eps": eps, "train_limit": limit });
+    let key = crate::suite::run_hash(
+        "zca",
+        key_params.as_object().expect("a JSON object"),
+        0,
+        &ctx.dataset.content_hash(),
+    );
+    let dev = candle_core::Device::Cpu;
+    let (t, _) = super::cached_tensors(ctx, &format!("zca-{key}"), || {
+        let z = Zca::fit(x, n, d, eps)?;
+        Ok(vec![
+            ("mean".into(), candle_core::Tensor::from_vec(z.mean, d, &dev)?),
+            ("std".into(), candle_core::Tensor::from_vec(z.std, d, &dev)?),
+            ("matrix".into(), candle_core::Tensor::from_vec(z.matrix, (d, d), &dev)?),
+            ("residual".into(), candle_core::Tensor::new(&[z.residual], &dev)?),
+        ])
+    })?;
+    let get = |name: &str| -> Result<candle_core::Tensor> {
+        t.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| Error::Params(format!("ZCA cache entry has no `{name}`")))
+    };
+    Ok(Zca {
+        mean: get("mean")?.to_vec1()?,
+        std: get("std")?.to_vec1()?,
+        matrix: get("matrix")?.flatten_all()?.to_vec1()?,
+        eps,
+        residual: get("residual")?.to_vec1::<f64>()?[0],
+        iterations: 0,
+    })
+}
+
+/// Per-channel normalisation with the CIFAR-10 statistics the report uses.
+pub(crate) fn normalise_channels(x: &mut [f32], plane: usize) {
+    for img in x.chunks_mut(3 * plane) {
+        for (ch, p) in img.chunks_mut(plane).enumerate() {
+            let (m, s) = (CIFAR_MEAN[ch % 3], CIFAR_STD[ch % 3]);
+            p.iter_mut().for_each(|v| *v = (*v - m) / s);
+        }
+    }
+}
+
+/// Gathers CHW images into an NHWC batch, mirroring those marked.
+pub(crate) fn batch_map(x: &[f32], idx: &[usize], flips: &[bool], c: usize, h: usize, w: usize) -> Map {
+    let d = c * h * w;
+    let mut chw = Vec::with_capacity(idx.len() * d);
+    for &i in idx {
+        chw.extend_from_slice(&x[i * d..(i + 1) * d]);
+    }
+    let mut m = Map::from_chw(&chw, idx.len(), c, h, w);
+    for (k, &f) in flips.iter().enumerate() {
+        if f {
+            m.flip_image(k);
+        }
+    }
+    m
+}
+
+/// Runs the frozen network over `n` images and keeps the output features.
+fn extract(
+    net: &mut HebbNet,
+    x: &[f32],
+    n: usize,
+    flip: bool,
+    (c, h, w): (usize, usize, usize),
+    bar: &indicatif::ProgressBar,
+) -> Result<FeatureStore> {
+    let mut store: Option<FeatureStore> = None;
+    let idx: Vec<usize> = (0..n).collect();
+    for chunk in idx.chunks(256) {
+        let flips = vec![flip; chunk.len()];
+        let y = net.forward(batch_map(x, chunk, &flips, c, h, w), false)?;
+        store
+            .get_or_insert_with(|| FeatureStore::new(y.image_len()))
+            .push(&y.data)?;
+        bar.inc(chunk.len() as u64);
+    }
+    store.ok_or_else(|| Error::Params("no images to extract features from".into()))
+}
+
+/// Dense FLOPs of the last learning step: forward `P·Wᵀ` plus update
+/// `Aᵀ·P`, 2 FLOPs per multiply–accumulate each, over all Hebbian layers.
+pub fn dense_hebbian_flops(net: &HebbNet) -> f64 {
+    net.layers().iter().map(|l| 4.0 * l.last_macs as f64).sum()
+}
+
+/// First-layer filters and a weight histogram per layer, for the report.
+fn layer_artefacts(net: &HebbNet, out: &mut RunOutput) {
+    for (i, l) in net.layers().iter().enumerate() {
+        if i == 0 {
+            let (shape, data) = l.weights_oihw();
+            out.artefacts.push(Artefact {
+                name: "layer0_weights".into(),
+                shape,
+                data,
+            });
+        }
+        let (lo, hi) = l
+            .w
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let bins = 64;
+        let mut counts = vec![0f32; bins];
+        let span = (hi - lo).max(1e-12);
+        for &v in &l.w {
+            let b = (((v - lo) / span) * bins as f32) as usize;
+            counts[b.min(bins - 1)] += 1.0;
+        }
+        out.artefacts.push(Artefact {
+            name: format!("layer{i}_hist"),
+            shape: vec![bins],
+            data: counts,
+        });
+        out.artefacts.push(Artefact {
+            name: format!("layer{i}_hist_range"),
+            shape: vec![2],
+            data: vec![lo, hi],
+        });
+        let norms: Vec<f32> = l
+            .w
+            .chunks(l.spec.fan_in())
+            .map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt())
+            .collect();
+        let mean = norms.iter().sum::<f32>() / norms.len().max(1) as f32;
+        out.summary
+            .insert(format!("layer{i}_mean_norm"), mean as f64);
+    }
+}

@@ -1,0 +1,113 @@
+//! Temporal competition: each unit is compared with its own recent past.
+//! The layer keeps the activations of the last `window` images; a location's
+//! threshold is the mean over units of their median activation there; units
+//! above it compete by hard-WTA.
+
+use rayon::prelude::*;
+use std::collections::VecDeque;
+
+use super::{sparse_post, Competition, Post, NO_WINNER};
+use crate::error::{Error, Result};
+
+/// The report's `temp` mode (history window 500 images).
+pub struct Temporal {
+    window: usize,
+    history: VecDeque<Vec<f32>>,
+}
+
+impl Temporal {
+    pub fn new(window: usize) -> Self {
+        Temporal {
+            window: window.max(1),
+            history: VecDeque::new(),
+        }
+    }
+
+    /// Per location: mean over units of the median over the history.
+    fn thresholds(&self, rows_per_image: usize, units: usize) -> Vec<f32> {
+        let hist: Vec<&Vec<f32>> = self.history.iter().collect();
+        (0..rows_per_image)
+            .into_par_iter()
+            .map(|r| {
+                let mut buf = vec![0f32; hist.len()];
+                let mut acc = 0f32;
+                for j in 0..units {
+                    for (b, h) in buf.iter_mut().zip(&hist) {
+                        *b = h[r * units + j];
+                    }
+                    // torch.median returns the lower of the two middle values.
+                    let mid = (buf.len() - 1) / 2;
+                    let (_, m, _) = buf.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
+                    acc += *m;
+                }
+                acc / units as f32
+            })
+            .collect()
+    }
+}
+
+impl Competition for Temporal {
+    fn name(&self) -> &'static str {
+        "temporal"
+    }
+
+    fn compete(&mut self, u: &[f32], units: usize, rows_per_image: usize) -> Result<Post> {
+        let per_image = rows_per_image * units;
+        if per_image == 0 || u.len() % per_image != 0 {
+            return Err(Error::Params(
+                "temporal competition needs whole images per batch".into(),
+            ));
+        }
+        if self.history.front().is_some_and(|h| h.len() != per_image) {
+            return Err(Error::Params(
+                "temporal competition is not supported on this layer shape".into(),
+            ));
+        }
+        for img in u.chunks(per_image) {
+            self.history.push_back(img.to_vec());
+            if self.history.len() > self.window {
+                self.history.pop_front();
+            }
+        }
+        let thr = self.thresholds(rows_per_image, units);
+        let winners: Vec<u32> = u
+            .par_chunks(units)
+            .enumerate()
+            .map(|(r, row)| {
+                let t = thr[r % rows_per_image];
+                let mut best = NO_WINNER;
+                let mut bv = f32::NEG_INFINITY;
+                for (j, &v) in row.iter().enumerate() {
+                    if v > t && v > bv {
+                        best = j as u32;
+                        bv = v;
+                    }
+                }
+                best
+            })
+            .collect();
+        Ok(sparse_post(u, units, winners))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_is_mean_of_medians_over_the_window() {
+        // One location, two units, window 3. Images: [1,10], [2,20], [3,30]
+        // → medians 2 and 20 → threshold 11. A fourth image [4, 12] pushes
+        // out the first: medians of [2,3,4]=3 and [20,30,12]=20 → 11.5; unit
+        // 1 (12) beats it, unit 0 (4) does not.
+        let mut t = Temporal::new(3);
+        t.compete(&[1.0, 10.0, 2.0, 20.0, 3.0, 30.0], 2, 1).unwrap();
+        assert_eq!(t.thresholds(1, 2), vec![11.0]);
+        let p = t.compete(&[4.0, 12.0], 2, 1).unwrap();
+        assert_eq!(t.thresholds(1, 2), vec![11.5]);
+        assert_eq!(p.winners, Some(vec![1]));
+        // Below every threshold: no winner.
+        let p = t.compete(&[0.0, 0.0], 2, 1).unwrap();
+        assert_eq!(p.winners, Some(vec![NO_WINNER]));
+    }
+}

@@ -1,0 +1,497 @@
+//! The Hebbian convolution layer: forward activation, optional surround
+//! inhibition, and a local weight update composed from a competition and a
+//! plasticity rule.
+
+use rand::Rng;
+use rand_distr::StandardNormal;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::competition::{self, Competition, CompetitionParams, Post};
+use super::gemm::{a_bt, Mat};
+use super::map::{im2col, Map, Padding};
+use super::presynaptic::Presynaptic;
+use super::rule::{self, Correlator, PlasticityRule};
+use super::surround;
+use crate::error::{Error, Result};
+
+/// How a unit's response to a patch is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// `u = w·x` (a plain convolution).
+    #[default]
+    Plain,
+    /// `u = (w/‖w‖)·x / ‖x‖`: cosine similarity between kernel and patch.
+    Cosine,
+}
+
+/// Everything that defines one Hebbian conv layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HebbConvSpec {
+    pub cin: usize,
+    pub cout: usize,
+    pub k: usize,
+    pub pad: usize,
+    /// One `k×k` kernel per channel (`cout == cin`); competition runs over
+    /// the locations of each channel.
+    pub depthwise: bool,
+    pub activation: Activation,
+    /// Normalise kernels to unit length before the forward pass.
+    pub weight_norm: bool,
+    /// Difference-of-Gaussians lateral inhibition on the activations
+    /// (only for `k > 1`, as in the report).
+    pub surround: bool,
+    /// Dale's principle: the forward pass uses `|w|`, so every synapse of a
+    /// unit has the same (excitatory) sign.
+    pub dale: bool,
+    pub presynaptic: Option<Presynaptic>,
+    pub rule: String,
+    pub competition: String,
+    pub competition_params: CompetitionParams,
+    /// Step size for the normalised update.
+    pub lr: f32,
+    /// SoftHebb's per-unit schedule: `lr·(|‖w‖−1| + 1e-10)^power`.
+    pub lr_norm_power: Option<f32>,
+}
+
+impl HebbConvSpec {
+    /// Weights per unit.
+    pub fn fan_in(&self) -> usize {
+        if self.depthwise {
+            self.k * self.k
+        } else {
+            self.k * self.k * self.cin
+        }
+    }
+}
+
+/// A Hebbian conv layer. Weights are `cout × (k·k·cin)` in (tap, channel)
+/// order (depthwise: `c × k·k`).
+pub struct HebbConv {
+    pub spec: HebbConvSpec,
+    pub w: Vec<f32>,
+    rule: Box<dyn PlasticityRule>,
+    competition: Box<dyn Competition>,
+    sm_kernel: Vec<f32>,
+    pending: Option<Vec<f32>>,
+    /// Dense multiply–accumulates of the last forward pass (FLOP counts).
+    pub last_macs: u64,
+}
+
+const SM_SIZE: usize = 5;
+
+impl HebbConv {
+    /// Builds the layer with weights `N(0,1)·25/√(cin·k·k)` drawn from `rng`.
+    pub fn new(spec: HebbConvSpec, rng: &mut impl Rng) -> Result<Self> {
+        if spec.depthwise && spec.cin != spec.cout {
+            return Err(Error::Params(format!(
+                "a depthwise layer needs as many outputs as inputs ({} ≠ {})",
+                spec.cout, spec.cin
+            )));
+        }
+        let range = 25.0 / ((spec.cin * spec.k * spec.k) as f32).sqrt();
+        let n = spec.cout * spec.fan_in();
+        let w: Vec<f32> = (0..n)
+            .map(|_| {
+                let v = range * rng.sample::<f32, _>(StandardNormal);
+                if spec.dale {
+                    v.abs()
+                } else {
+                    v
+                }
+            })
+            .collect();
+        Ok(HebbConv {
+            rule: rule::build(&spec.rule, spec.cout)?,
+            competition: competition::build(&spec.competition, &spec.competition_params)?,
+            sm_kernel: surround::dog_kernel(SM_SIZE, 1.2, 1.4),
+            spec,
+            w,
+            pending: None,
+            last_macs: 0,
+        })
+    }
+
+    /// The weights the forward pass and the decay term see: `|w|` under
+    /// Dale's principle, modulated by presynaptic competition.
+    pub fn effective_weights(&self) -> Vec<f32> {
+        let s = &self.spec;
+        let mut w: Vec<f32> = if s.dale {
+            self.w.iter().map(|v| v.abs()).collect()
+        } else {
+            self.w.clone()
+        };
+        if let Some(pre) = &s.presynaptic {
+            let (taps, cin) = if s.depthwise {
+                (s.k * s.k, 1)
+            } else {
+                (s.k * s.k, s.cin)
+            };
+            let c = pre.coefficients(&w, s.cout, taps, cin);
+            w.iter_mut().zip(c).for_each(|(a, b)| *a *= b);
+        }
+        w
+    }
+
+    /// Weights in PyTorch's `(out, in, kh, kw)` order, for plots.
+    pub fn weights_oihw(&self) -> (Vec<usize>, Vec<f32>) {
+        let s = &self.spec;
+        let cin = if s.depthwise { 1 } else { s.cin };
+        let taps = s.k * s.k;
+        let mut out = vec![0f32; self.w.len()];
+        for o in 0..s.cout {
+            for t in 0..taps {
+                for c in 0..cin {
+                    out[(o * cin + c) * taps + t] = self.w[o * taps * cin + t * cin + c];
+                }
+            }
+        }
+        (vec![s.cout, cin, s.k, s.k], out)
+    }
+
+    /// Output spatial size for an input of `h×w`.
+    pub fn out_hw(&self, h: usize, w: usize) -> (usize, usize) {
+        let s = &self.spec;
+        (h + 2 * s.pad + 1 - s.k, w + 2 * s.pad + 1 - s.k)
+    }
+
+    /// Multiply–accumulates of one forward pass over `x`'s shape (dense).
+    pub fn forward_macs(&self, n: usize, h: usize, w: usize) -> u64 {
+        let (ho, wo) = self.out_hw(h, w);
+        (n * ho * wo * self.spec.cout * self.spec.fan_in()) as u64
+    }
+
+    /// Computes the activations; with `learn`, also the (normalised) update,
+    /// kept until [`HebbConv::apply_update`].
+    pub fn forward(&mut self, x: &Map, learn: bool) -> Result<Map> {
+        let s = self.spec.clone();
+        if x.c != s.cin {
+            return Err(Error::Params(format!(
+                "layer expects {} input channels, got {}",
+                s.cin, x.c
+            )));
+        }
+        let w_eff = self.effective_weights();
+        let (p, ho, wo) = im2col(x, s.k, s.pad, Padding::Reflect);
+        let rows = x.n * ho * wo;
+        let cols = p.len() / rows.max(1);
+        self.last_macs = (rows * s.cout * s.fan_in()) as u64;
+        let pm = Mat::from_vec(p, rows, cols)?;
+        let normalise = s.activation == Activation::Cosine || s.weight_norm;
+        let fan = s.fan_in();
+        let w_fwd: Vec<f32> = if normalise {
+            let mut w = w_eff.clone();
+            w.par_chunks_mut(fan).for_each(|r| {
+                let n = r.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                r.iter_mut().for_each(|v| *v /= n);
+            });
+            w
+        } else {
+            w_eff.clone()
+        };
+        let mut u = if s.depthwise {
+            pm.with_slice(|p| depthwise_forward(p, &w_fwd, rows, s.cout, fan))?
+        } else {
+            a_bt(&pm, &Mat::from_vec(w_fwd, s.cout, cols)?)?
+        };
+        if s.activation == Activation::Cosine {
+            pm.with_slice(|p| cosine_divide(p, &mut u, rows, s.cout, s.depthwise))?;
+        }
+        let mut y = Map {
+            n: x.n,
+            h: ho,
+            w: wo,
+            c: s.cout,
+            data: u,
+        };
+        if s.surround && s.k > 1 {
+            y = surround::apply(&y, &self.sm_kernel, SM_SIZE);
+        }
+        if learn {
+            let post = if s.depthwise {
+                let t = to_channel_rows(&y);
+                let post = self.competition.compete(&t, ho * wo, 1)?;
+                from_channel_rows(post, &y)
+            } else {
+                self.competition.compete(&y.data, s.cout, ho * wo)?
+            };
+            let corr = Correlator {
+                patches: &pm,
+                units: s.cout,
+                depthwise: s.depthwise,
+            };
+            let mut d = self.rule.delta(&corr, &post, &w_eff)?;
+            let max = d.iter().fold(0f32, |m, v| m.max(v.abs()));
+            if !max.is_finite() {
+                return Err(Error::Diverged(format!(
+                    "non-finite Hebbian update in a {}→{} layer",
+                    s.cin, s.cout
+                )));
+            }
+            let inv = 1.0 / (max + 1e-30);
+            d.par_iter_mut().for_each(|v| *v *= inv);
+            self.pending = Some(d);
+        }
+        Ok(y)
+    }
+
+    /// Applies the update computed by the last learning forward pass.
+    pub fn apply_update(&mut self) {
+        let Some(d) = self.pending.take() else {
+            return;
+        };
+        let s = &self.spec;
+        let fan = s.fan_in();
+        let (lr, power) = (s.lr, s.lr_norm_power);
+        self.w
+            .par_chunks_mut(fan)
+            .zip(d.par_chunks(fan))
+            .for_each(|(w, d)| {
+                let rate = match power {
+                    Some(p) => {
+                        let norm = w.iter().map(|v| v * v).sum::<f32>().sqrt();
+                        lr * ((norm - 1.0).abs() + 1e-10).powf(p)
+                    }
+                    None => lr,
+                };
+                crate::models::kernels::axpy(rate, d, w);
+            });
+    }
+}
+
+/// `u[r, c] = Σ_t p[r, t·C + c] · w[c, t]`.
+fn depthwise_forward(p: &[f32], w: &[f32], rows: usize, c: usize, taps: usize) -> Vec<f32> {
+    let cols = c * taps;
+    let mut u = vec![0f32; rows * c];
+    u.par_chunks_mut(c).enumerate().for_each(|(r, ur)| {
+        let pr = &p[r * cols..(r + 1) * cols];
+        for t in 0..taps {
+            let seg = &pr[t * c..(t + 1) * c];
+            for ch in 0..c {
+                ur[ch] += seg[ch] * w[ch * taps + t];
+            }
+        }
+    });
+    u
+}
+
+/// Divides each response by the norm of the patch it saw (per channel for
+/// depthwise layers): the cosine activation.
+fn cosine_divide(p: &[f32], u: &mut [f32], rows: usize, c: usize, depthwise: bool) {
+    let cols = p.len() / rows.max(1);
+    u.par_chunks_mut(c).enumerate().for_each(|(r, ur)| {
+        let pr = &p[r * cols..(r + 1) * cols];
+        if depthwise {
+            let taps = cols / c;
+            for (ch, v) in ur.iter_mut().enumerate() {
+                let n2: f32 = (0..taps).map(|t| pr[t * c + ch] * pr[t * c + ch]).sum();
+                *v /= (n2 + 1e-8).sqrt();
+            }
+        } else {
+            let n2: f32 = pr.iter().map(|v| v * v).sum();
+            let inv = 1.0 / (n2 + 1e-8).sqrt();
+            ur.iter_mut().for_each(|v| *v *= inv);
+        }
+    });
+}
+
+/// NHWC → one row per (image, channel) over locations.
+fn to_channel_rows(y: &Map) -> Vec<f32> {
+    let hw = y.h * y.w;
+    let mut t = vec![0f32; y.data.len()];
+    t.par_chunks_mut(hw * y.c)
+        .zip(y.data.par_chunks(hw * y.c))
+        .for_each(|(dst, src)| {
+            for p in 0..hw {
+                for ch in 0..y.c {
+                    dst[ch * hw + p] = src[p * y.c + ch];
+                }
+            }
+        });
+    t
+}
+
+/// The inverse of [`to_channel_rows`] for a competition's result.
+fn from_channel_rows(post: Post, y: &Map) -> Post {
+    let hw = y.h * y.w;
+    let back = |t: &[f32]| {
+        let mut m = vec![0f32; t.len()];
+        m.par_chunks_mut(hw * y.c)
+            .zip(t.par_chunks(hw * y.c))
+            .for_each(|(dst, src)| {
+                for ch in 0..y.c {
+                    for p in 0..hw {
+                        dst[p * y.c + ch] = src[ch * hw + p];
+                    }
+                }
+            });
+        m
+    };
+    Post {
+        a: back(&post.a),
+        decay: post.decay.as_deref().map(back),
+        winners: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// A 1×1 layer with 2 inputs and 2 units, weights set to `w`.
+    fn unit_layer(rule: &str, competition: &str, activation: Activation, w: [f32; 4]) -> HebbConv {
+        let spec = HebbConvSpec {
+            cin: 2,
+            cout: 2,
+            k: 1,
+            pad: 0,
+            depthwise: false,
+            activation,
+            weight_norm: false,
+            surround: false,
+            dale: false,
+            presynaptic: None,
+            rule: rule.into(),
+            competition: competition.into(),
+            competition_params: CompetitionParams::default(),
+            lr: 1.0,
+            lr_norm_power: None,
+        };
+        let mut l = HebbConv::new(spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap();
+        l.w = w.to_vec();
+        l
+    }
+
+    fn input(x: [f32; 2]) -> Map {
+        Map { n: 1, h: 1, w: 1, c: 2, data: x.to_vec() }
+    }
+
+    fn close(a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-4, "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn softhebb_update_matches_equation_32_by_hand() {
+        // x = [1,2], W = I → u = [1,2]; softmax = [1/(1+e), e/(1+e)] =
+        // [0.26894, 0.73106]; unit 1 wins, so y = [-0.26894, 0.73106].
+        // Δw_i = y_i·(x − u_i·w_i): Δw_0 = -0.26894·([1,2] − [1,0]) = [0, -0.53788];
+        // Δw_1 = 0.73106·([1,2] − 2·[0,1]) = [0.73106, 0]. Normalised by
+        // max|Δ| = 0.73106 and added with lr 1.
+        let mut l = unit_layer("instar", "soft_wta", Activation::Plain, [1.0, 0.0, 0.0, 1.0]);
+        let y = l.forward(&input([1.0, 2.0]), true).unwrap();
+        close(&y.data, &[1.0, 2.0]);
+        l.apply_update();
+        close(&l.w, &[1.0, -0.53788 / 0.73106, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn hard_wta_instar_moves_only_the_winner() {
+        // u = [1,2] → unit 1 wins with y = 2: Δw_1 = 2·[1,2] − 2·[0,1] = [2,2],
+        // unit 0 unchanged; normalised → [1,1].
+        let mut l = unit_layer("instar", "hard_wta", Activation::Plain, [1.0, 0.0, 0.0, 1.0]);
+        l.forward(&input([1.0, 2.0]), true).unwrap();
+        l.apply_update();
+        close(&l.w, &[1.0, 0.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn bcm_threshold_and_update_by_hand() {
+        // Hard-WTA keeps y = [0, 2]. θ starts at 1: θ = 0.5·1 + 0.5·mean(y²)
+        // = [0.5, 2.5]. y(y − θ) = [0, 2·(−0.5)] = [0, −1] → Δw_1 = −[1,2],
+        // normalised → [−0.5, −1].
+        let mut l = unit_layer("bcm", "hard_wta", Activation::Plain, [1.0, 0.0, 0.0, 1.0]);
+        l.forward(&input([1.0, 2.0]), true).unwrap();
+        l.apply_update();
+        close(&l.w, &[1.0, 0.0, -0.5, 0.0]);
+    }
+
+    #[test]
+    fn plain_hebb_and_no_competition() {
+        // No competition: y = u = [1, 2]; Δw_i = y_i·x = [[1,2],[2,4]] → /4.
+        let mut l = unit_layer("hebb", "none", Activation::Plain, [1.0, 0.0, 0.0, 1.0]);
+        l.forward(&input([1.0, 2.0]), true).unwrap();
+        l.apply_update();
+        close(&l.w, &[1.25, 0.5, 0.5, 2.0]);
+    }
+
+    #[test]
+    fn cosine_activation_by_hand() {
+        // x = [3,4] (‖x‖ = 5); w_0 = [2,0] → ŵ_0 = [1,0] → 3/5; w_1 = [0,−1]
+        // → ŵ_1 = [0,−1] → −4/5.
+        let mut l = unit_layer("instar", "hard_wta", Activation::Cosine, [2.0, 0.0, 0.0, -1.0]);
+        let y = l.forward(&input([3.0, 4.0]), false).unwrap();
+        close(&y.data, &[0.6, -0.8]);
+    }
+
+    #[test]
+    fn dale_uses_absolute_weights() {
+        let mut l = unit_layer("instar", "hard_wta", Activation::Plain, [-1.0, 0.0, 0.0, -1.0]);
+        l.spec.dale = true;
+        let y = l.forward(&input([1.0, 2.0]), false).unwrap();
+        close(&y.data, &[1.0, 2.0]);
+    }
+
+    #[test]
+    fn sparse_winner_update_equals_the_dense_gemm() {
+        // Random patches and winners: the one-row-per-location path must
+        // agree with Aᵀ·P computed densely.
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let (rows, cols, units) = (37, 11, 5);
+        let p: Vec<f32> = (0..rows * cols).map(|_| rng.random::<f32>() - 0.5).collect();
+        let u: Vec<f32> = (0..rows * units).map(|_| rng.random::<f32>()).collect();
+        let post = competition::HardWta.compete(&u, units, rows).unwrap();
+        let pm = Mat::from_vec(p, rows, cols).unwrap();
+        let corr = Correlator { patches: &pm, units, depthwise: false };
+        let sparse = corr.yx(&post.a, post.winners.as_deref()).unwrap();
+        let dense = corr.yx(&post.a, None).unwrap();
+        close(&sparse, &dense);
+    }
+
+    #[test]
+    fn depthwise_layer_competes_over_locations() {
+        // One channel, 1×3 image [1, 3, 2], 1×1 kernel w = 1: hard-WTA over
+        // locations picks x = 3; Δw = 3·3 − 3·1 = 6 → normalised 1.
+        let spec = HebbConvSpec {
+            cin: 1,
+            cout: 1,
+            k: 1,
+            pad: 0,
+            depthwise: true,
+            activation: Activation::Plain,
+            weight_norm: false,
+            surround: false,
+            dale: false,
+            presynaptic: None,
+            rule: "instar".into(),
+            competition: "hard_wta".into(),
+            competition_params: CompetitionParams::default(),
+            lr: 1.0,
+            lr_norm_power: None,
+        };
+        let mut l = HebbConv::new(spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap();
+        l.w = vec![1.0];
+        let x = Map { n: 1, h: 1, w: 3, c: 1, data: vec![1.0, 3.0, 2.0] };
+        l.forward(&x, true).unwrap();
+        l.apply_update();
+        close(&l.w, &[2.0]);
+    }
+
+    #[test]
+    fn unknown_rule_lists_the_valid_ones() {
+        let spec = HebbConvSpec {
+            rule: "ojas".into(),
+            ..unit_layer("instar", "none", Activation::Plain, [0.0; 4]).spec
+        };
+        let err = HebbConv::new(spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("instar, hebb, bcm"), "{err}");
+    }
+}

@@ -1,0 +1,27 @@
+//! The Hebbian convolution engine of the MSc report (seed 003): a conv
+//! layer whose behaviour is composed from small parts rather than one
+//! `match mode`:
+//!
+//! - [`layer`]: the layer itself (activation, optional surround, update);
+//! - [`rule`]: how pre- and post-synaptic activity become a weight change
+//!   (instar, plain Hebb, BCM), behind [`rule::PlasticityRule`];
+//! - [`competition`]: which units learn and how much (none, hard-WTA,
+//!   soft-WTA, temporal, statistical), behind [`competition::Competition`];
+//! - [`presynaptic`]: competition between a unit's input couplings;
+//! - [`surround`]: difference-of-Gaussians lateral inhibition.
+//!
+//! Activations are NHWC row-major matrices ([`map::Map`]): one row per
+//! image location, one column per channel. That makes the forward pass and
+//! the update two GEMMs over one im2col per batch (`U = P·Wᵀ`, `ΔW = Aᵀ·P`),
+//! and every competition a row-wise operation.
+
+pub mod competition;
+pub mod gemm;
+pub mod layer;
+pub mod map;
+pub mod presynaptic;
+pub mod rule;
+pub mod surround;
+
+pub use layer::{Activation, HebbConv, HebbConvSpec};
+pub use map::Map;

@@ -1,0 +1,19 @@
+//! Plain Hebb: `Δw = Σ y·x`, with no decay (bounded only by the layer's
+//! update normalisation and competition).
+
+use super::{Correlator, PlasticityRule};
+use crate::error::Result;
+use crate::hebb::competition::Post;
+
+/// `Δw = yᵀ·x`.
+pub struct PlainHebb;
+
+impl PlasticityRule for PlainHebb {
+    fn name(&self) -> &'static str {
+        "hebb"
+    }
+
+    fn delta(&mut self, x: &Correlator, post: &Post, _w: &[f32]) -> Result<Vec<f32>> {
+        x.yx(&post.a, post.winners.as_deref())
+    }
+}

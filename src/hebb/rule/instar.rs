@@ -1,0 +1,33 @@
+//! Grossberg instar in SoftHebb's form: `Δw = Σ y·x − (Σ d)·w`, where the
+//! competition sets `d` (`d = y` for instar, `d = y·u` for SoftHebb), so
+//! each unit's weights move towards the inputs it wins and stay bounded.
+
+use rayon::prelude::*;
+
+use super::{column_sums, Correlator, PlasticityRule};
+use crate::error::Result;
+use crate::hebb::competition::Post;
+
+/// `Δw = yᵀ·x − diag(Σ d)·w`.
+pub struct Instar;
+
+impl PlasticityRule for Instar {
+    fn name(&self) -> &'static str {
+        "instar"
+    }
+
+    fn delta(&mut self, x: &Correlator, post: &Post, w: &[f32]) -> Result<Vec<f32>> {
+        let mut dw = x.yx(&post.a, post.winners.as_deref())?;
+        let decay = column_sums(post.decay.as_deref().unwrap_or(&post.a), x.units);
+        let fan = x.fan_in();
+        dw.par_chunks_mut(fan)
+            .zip(w.par_chunks(fan))
+            .zip(decay.par_iter())
+            .for_each(|((d, w), &s)| {
+                for (di, wi) in d.iter_mut().zip(w) {
+                    *di -= s * wi;
+                }
+            });
+        Ok(dw)
+    }
+}

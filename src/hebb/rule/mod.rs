@@ -1,0 +1,143 @@
+//! Plasticity rules: how post-synaptic factors and the input patches become
+//! a weight change. Each rule is one file implementing [`PlasticityRule`]
+//! plus one line in [`REGISTRY`].
+
+mod bcm;
+mod hebb;
+mod instar;
+
+pub use bcm::Bcm;
+pub use hebb::PlainHebb;
+pub use instar::Instar;
+
+use rayon::prelude::*;
+
+use super::competition::{Post, NO_WINNER};
+use super::gemm::{at_b, Mat};
+use crate::error::{Error, Result};
+
+/// The input side of an update: the batch's im2col patches, and how units
+/// connect to them.
+pub struct Correlator<'a> {
+    /// `rows × fan_in` patches, shared with the forward pass.
+    pub patches: &'a Mat,
+    pub units: usize,
+    /// Depthwise layers: unit `c` sees only channel `c` of each patch
+    /// (patch columns are (tap, channel)); `fan_in` per unit is the tap count.
+    pub depthwise: bool,
+}
+
+impl Correlator<'_> {
+    /// Weights per unit.
+    pub fn fan_in(&self) -> usize {
+        if self.depthwise {
+            self.patches.cols / self.units
+        } else {
+            self.patches.cols
+        }
+    }
+
+    /// `Σ_rows a[row, unit] · x[row]` for every unit: `Aᵀ·P`. With one
+    /// winner per row this is one row of work per location instead of a GEMM.
+    pub fn yx(&self, a: &[f32], winners: Option<&[u32]>) -> Result<Vec<f32>> {
+        let (rows, cols, units) = (self.patches.rows, self.patches.cols, self.units);
+        if self.depthwise {
+            let taps = cols / units;
+            return self.patches.with_slice(|p| {
+                let mut out = vec![0f32; units * taps];
+                out.par_chunks_mut(taps).enumerate().for_each(|(c, o)| {
+                    for r in 0..rows {
+                        let ar = a[r * units + c];
+                        if ar != 0.0 {
+                            let pr = &p[r * cols..(r + 1) * cols];
+                            for (t, ot) in o.iter_mut().enumerate() {
+                                *ot += ar * pr[t * units + c];
+                            }
+                        }
+                    }
+                });
+                out
+            });
+        }
+        match winners {
+            Some(win) => self.patches.with_slice(|p| {
+                // Each thread owns a band of units and scans the winners.
+                let mut out = vec![0f32; units * cols];
+                let band = units.div_ceil(rayon::current_num_threads().max(1) * 4).max(1);
+                out.par_chunks_mut(band * cols)
+                    .enumerate()
+                    .for_each(|(b, o)| {
+                        let lo = (b * band) as u32;
+                        let hi = lo + (o.len() / cols) as u32;
+                        for (r, &w) in win.iter().enumerate() {
+                            if w == NO_WINNER || w < lo || w >= hi {
+                                continue;
+                            }
+                            let ar = a[r * units + w as usize];
+                            let dst = &mut o[(w - lo) as usize * cols..(w - lo + 1) as usize * cols];
+                            crate::models::kernels::axpy(ar, &p[r * cols..(r + 1) * cols], dst);
+                        }
+                    });
+                out
+            }),
+            None => at_b(&Mat::from_vec(a.to_vec(), rows, units)?, self.patches),
+        }
+    }
+}
+
+/// Sums a per-(row, unit) matrix over rows.
+pub fn column_sums(m: &[f32], units: usize) -> Vec<f32> {
+    m.par_chunks(units * 256)
+        .map(|chunk| {
+            let mut s = vec![0f32; units];
+            for row in chunk.chunks(units) {
+                for (a, b) in s.iter_mut().zip(row) {
+                    *a += b;
+                }
+            }
+            s
+        })
+        .reduce(
+            || vec![0f32; units],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            },
+        )
+}
+
+/// One plasticity rule. Stateful rules (BCM) keep their state per layer.
+pub trait PlasticityRule: Send {
+    /// The name suites use.
+    fn name(&self) -> &'static str;
+    /// The raw weight change (`units × fan_in`), before the layer normalises
+    /// it by its largest magnitude. `w` are the effective weights.
+    fn delta(&mut self, x: &Correlator, post: &Post, w: &[f32]) -> Result<Vec<f32>>;
+}
+
+type Ctor = fn(usize) -> Box<dyn PlasticityRule>;
+
+/// Every rule: name and constructor (from the layer's unit count).
+pub static REGISTRY: &[(&str, Ctor)] = &[
+    ("instar", |_| Box::new(Instar)),
+    ("hebb", |_| Box::new(PlainHebb)),
+    ("bcm", |units| Box::new(Bcm::new(units))),
+];
+
+/// Builds a rule by name, listing the valid names when unknown.
+pub fn build(name: &str, units: usize) -> Result<Box<dyn PlasticityRule>> {
+    REGISTRY
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, ctor)| ctor(units))
+        .ok_or_else(|| Error::UnknownName {
+            what: "learning rule",
+            name: name.to_string(),
+            valid: names().join(", "),
+        })
+}
+
+/// The registered names.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|(n, _)| *n).collect()
+}

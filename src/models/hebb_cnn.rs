@@ -1,0 +1,380 @@
+//! The report's Hebbian CNN architectures (seed 003, Appendix A.3): each a
+//! list of blocks, BatchNorm (no affine) before every conv and Triangle
+//! after it, trained layer-locally and simultaneously on each batch.
+
+use rand::Rng;
+
+use crate::error::{Error, Result};
+use crate::hebb::competition::CompetitionParams;
+use crate::hebb::map::{pool, triangle, BatchNorm, Map, PoolKind};
+use crate::hebb::presynaptic::Presynaptic;
+use crate::hebb::{Activation, HebbConv, HebbConvSpec};
+
+/// Settings shared by every Hebbian layer of a network.
+#[derive(Debug, Clone)]
+pub struct LayerOptions {
+    pub rule: String,
+    pub competition: String,
+    pub activation: Activation,
+    pub weight_norm: bool,
+    pub surround: bool,
+    pub dale: bool,
+    pub presynaptic: Option<Presynaptic>,
+    /// Step size per block (the last one repeats).
+    pub lr: Vec<f32>,
+    pub lr_norm_power: Option<f32>,
+    /// Soft-WTA inverse temperature per block (the last one repeats).
+    pub t_invert: Vec<f32>,
+    pub stat_k: f32,
+    pub window: usize,
+    /// Channel multiplier (1 = the report's widths; quick suites use less).
+    pub width: f64,
+}
+
+/// A pooling stage: kind, window, stride, padding.
+pub type Pool = Option<(PoolKind, usize, usize, usize)>;
+
+/// One stage of a network.
+pub trait Block: Send {
+    fn forward(&mut self, x: Map, learn: bool) -> Result<Map>;
+    fn apply_updates(&mut self);
+    /// The block's Hebbian layers, for plots and FLOP counts.
+    fn layers(&self) -> Vec<&HebbConv>;
+}
+
+/// BN → conv → Triangle → pool.
+pub struct ConvBlock {
+    bn: BatchNorm,
+    conv: HebbConv,
+    power: f32,
+    pool: Pool,
+}
+
+/// BN → depthwise conv → BN → pointwise conv → Triangle → pool.
+pub struct SeparableBlock {
+    bn1: BatchNorm,
+    dw: HebbConv,
+    bn2: BatchNorm,
+    pw: HebbConv,
+    power: f32,
+    pool: Pool,
+}
+
+/// MobileNet-style bottleneck with a Hebbian 1×1 shortcut (report Table 11).
+pub struct ResidualBlock {
+    bn1: BatchNorm,
+    expand: HebbConv,
+    bn2: BatchNorm,
+    dw: HebbConv,
+    bn3: BatchNorm,
+    project: HebbConv,
+    sc_bn: BatchNorm,
+    shortcut: HebbConv,
+    power: f32,
+    pool: Pool,
+}
+
+fn pooled(x: Map, p: Pool) -> Map {
+    match p {
+        Some((kind, k, s, pad)) => pool(&x, kind, k, s, pad),
+        None => x,
+    }
+}
+
+impl Block for ConvBlock {
+    fn forward(&mut self, mut x: Map, learn: bool) -> Result<Map> {
+        self.bn.apply(&mut x, learn);
+        let mut y = self.conv.forward(&x, learn)?;
+        triangle(&mut y, self.power);
+        Ok(pooled(y, self.pool))
+    }
+    fn apply_updates(&mut self) {
+        self.conv.apply_update();
+    }
+    fn layers(&self) -> Vec<&HebbConv> {
+        vec![&self.conv]
+    }
+}
+
+impl Block for SeparableBlock {
+    fn forward(&mut self, mut x: Map, learn: bool) -> Result<Map> {
+        self.bn1.apply(&mut x, learn);
+        let mut y = self.dw.forward(&x, learn)?;
+        self.bn2.apply(&mut y, learn);
+        let mut z = self.pw.forward(&y, learn)?;
+        triangle(&mut z, self.power);
+        Ok(pooled(z, self.pool))
+    }
+    fn apply_updates(&mut self) {
+        self.dw.apply_update();
+        self.pw.apply_update();
+    }
+    fn layers(&self) -> Vec<&HebbConv> {
+        vec![&self.dw, &self.pw]
+    }
+}
+
+impl Block for ResidualBlock {
+    fn forward(&mut self, x: Map, learn: bool) -> Result<Map> {
+        let mut a = x.clone();
+        self.bn1.apply(&mut a, learn);
+        let mut h = self.expand.forward(&a, learn)?;
+        triangle(&mut h, self.power);
+        self.bn2.apply(&mut h, learn);
+        let mut h = self.dw.forward(&h, learn)?;
+        triangle(&mut h, self.power);
+        self.bn3.apply(&mut h, learn);
+        let mut out = self.project.forward(&h, learn)?;
+        let mut s = x;
+        self.sc_bn.apply(&mut s, learn);
+        let s = self.shortcut.forward(&s, learn)?;
+        out.data.iter_mut().zip(&s.data).for_each(|(a, b)| *a += b);
+        triangle(&mut out, self.power);
+        Ok(pooled(out, self.pool))
+    }
+    fn apply_updates(&mut self) {
+        for l in [
+            &mut self.expand,
+            &mut self.dw,
+            &mut self.project,
+            &mut self.shortcut,
+        ] {
+            l.apply_update();
+        }
+    }
+    fn layers(&self) -> Vec<&HebbConv> {
+        vec![&self.expand, &self.dw, &self.project, &self.shortcut]
+    }
+}
+
+/// Builds layers for one network, drawing weights in construction order.
+pub struct Builder<'a, R: Rng> {
+    opts: &'a LayerOptions,
+    rng: &'a mut R,
+}
+
+fn at<T: Copy>(v: &[T], i: usize, default: T) -> T {
+    v.get(i).or(v.last()).copied().unwrap_or(default)
+}
+
+impl<R: Rng> Builder<'_, R> {
+    /// Scales a channel count by the width multiplier.
+    fn ch(&self, c: usize) -> usize {
+        ((c as f64 * self.opts.width).round() as usize).max(1)
+    }
+
+    fn conv(
+        &mut self,
+        block: usize,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        pad: usize,
+        depthwise: bool,
+    ) -> Result<HebbConv> {
+        let o = self.opts;
+        let spec = HebbConvSpec {
+            cin,
+            cout,
+            k,
+            pad,
+            depthwise,
+            activation: o.activation,
+            weight_norm: o.weight_norm,
+            surround: o.surround,
+            dale: o.dale,
+            presynaptic: o.presynaptic,
+            rule: o.rule.clone(),
+            competition: o.competition.clone(),
+            competition_params: CompetitionParams {
+                t_invert: at(&o.t_invert, block, 1.0),
+                window: o.window,
+                stat_k: o.stat_k,
+            },
+            lr: at(&o.lr, block, 0.1),
+            lr_norm_power: o.lr_norm_power,
+        };
+        HebbConv::new(spec, self.rng)
+    }
+
+    fn plain(
+        &mut self,
+        block: usize,
+        (cin, cout, k, pad): (usize, usize, usize, usize),
+        power: f32,
+        pool: Pool,
+    ) -> Result<Box<dyn Block>> {
+        Ok(Box::new(ConvBlock {
+            bn: BatchNorm::new(cin),
+            conv: self.conv(block, cin, cout, k, pad, false)?,
+            power,
+            pool,
+        }))
+    }
+
+    fn separable(
+        &mut self,
+        block: usize,
+        (cin, cout, k, pad): (usize, usize, usize, usize),
+        power: f32,
+        pool: Pool,
+    ) -> Result<Box<dyn Block>> {
+        Ok(Box::new(SeparableBlock {
+            bn1: BatchNorm::new(cin),
+            dw: self.conv(block, cin, cin, k, pad, true)?,
+            bn2: BatchNorm::new(cin),
+            pw: self.conv(block, cin, cout, 1, 0, false)?,
+            power,
+            pool,
+        }))
+    }
+
+    fn residual(
+        &mut self,
+        block: usize,
+        (cin, cout): (usize, usize),
+        power: f32,
+        pool: Pool,
+    ) -> Result<Box<dyn Block>> {
+        let hidden = cin * 4;
+        Ok(Box::new(ResidualBlock {
+            bn1: BatchNorm::new(cin),
+            expand: self.conv(block, cin, hidden, 1, 0, false)?,
+            bn2: BatchNorm::new(hidden),
+            dw: self.conv(block, hidden, hidden, 3, 1, true)?,
+            bn3: BatchNorm::new(hidden),
+            project: self.conv(block, hidden, cout, 1, 0, false)?,
+            sc_bn: BatchNorm::new(cin),
+            shortcut: self.conv(block, cin, cout, 1, 0, false)?,
+            power,
+            pool,
+        }))
+    }
+}
+
+const MAX4: Pool = Some((PoolKind::Max, 4, 2, 1));
+const MAX2: Pool = Some((PoolKind::Max, 2, 2, 0));
+const AVG2: Pool = Some((PoolKind::Avg, 2, 2, 0));
+
+type ArchFn<R> = fn(&mut Builder<R>) -> Result<Vec<Box<dyn Block>>>;
+
+/// The architectures by name (report Tables 5–11).
+pub fn architectures<R: Rng>() -> Vec<(&'static str, ArchFn<R>)> {
+    vec![
+        ("softhebb", |b| {
+            let (c1, c2, c3) = (b.ch(96), b.ch(384), b.ch(1536));
+            Ok(vec![
+                b.plain(0, (3, c1, 5, 2), 0.7, MAX4)?,
+                b.plain(1, (c1, c2, 3, 1), 1.4, MAX4)?,
+                b.plain(2, (c2, c3, 3, 1), 1.0, AVG2)?,
+            ])
+        }),
+        ("hardhebb", |b| {
+            let (c1, c2, c3) = (b.ch(96), b.ch(384), b.ch(1536));
+            Ok(vec![
+                b.plain(0, (3, c1, 5, 0), 0.7, MAX2)?,
+                b.plain(1, (c1, c2, 3, 0), 1.4, None)?,
+                b.plain(2, (c2, c3, 3, 0), 1.0, AVG2)?,
+            ])
+        }),
+        ("lagani_short", |b| {
+            let (c1, c2, c3) = (b.ch(96), b.ch(128), b.ch(192));
+            Ok(vec![
+                b.plain(0, (3, c1, 5, 0), 1.0, MAX2)?,
+                b.plain(1, (c1, c2, 3, 0), 1.0, None)?,
+                b.plain(2, (c2, c3, 3, 0), 1.0, AVG2)?,
+            ])
+        }),
+        ("lagani_long", |b| {
+            let (c1, c2, c3, c4) = (b.ch(96), b.ch(128), b.ch(192), b.ch(256));
+            Ok(vec![
+                b.plain(0, (3, c1, 5, 0), 1.0, MAX2)?,
+                b.plain(1, (c1, c2, 3, 0), 1.0, None)?,
+                b.plain(2, (c2, c3, 3, 0), 1.0, AVG2)?,
+                b.plain(3, (c3, c4, 3, 0), 1.0, None)?,
+            ])
+        }),
+        ("softhebb_depthwise", |b| {
+            let (c1, c2, c3) = (b.ch(96), b.ch(384), b.ch(1536));
+            Ok(vec![
+                b.plain(0, (3, c1, 5, 2), 0.7, MAX4)?,
+                b.separable(1, (c1, c2, 3, 1), 1.4, MAX4)?,
+                b.separable(2, (c2, c3, 3, 1), 1.0, AVG2)?,
+            ])
+        }),
+        ("hardhebb_depthwise", |b| {
+            let (c1, c2, c3) = (b.ch(96), b.ch(384), b.ch(1536));
+            Ok(vec![
+                b.plain(0, (3, c1, 5, 0), 0.7, MAX2)?,
+                b.separable(1, (c1, c2, 3, 0), 1.4, None)?,
+                b.separable(2, (c2, c3, 3, 0), 1.0, AVG2)?,
+            ])
+        }),
+        ("softhebb_residual", |b| {
+            let (c1, c2, c3) = (b.ch(96), b.ch(384), b.ch(1536));
+            Ok(vec![
+                b.plain(0, (3, c1, 5, 2), 0.7, MAX4)?,
+                b.residual(1, (c1, c2), 1.4, MAX4)?,
+                b.residual(2, (c2, c3), 1.0, AVG2)?,
+            ])
+        }),
+    ]
+}
+
+/// The valid architecture names.
+pub fn architecture_names() -> Vec<&'static str> {
+    architectures::<rand_chacha::ChaCha8Rng>()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect()
+}
+
+/// A Hebbian CNN: blocks applied in order.
+pub struct HebbNet {
+    pub blocks: Vec<Box<dyn Block>>,
+}
+
+impl HebbNet {
+    /// Builds architecture `arch`, listing the valid names when unknown.
+    pub fn build<R: Rng>(arch: &str, opts: &LayerOptions, rng: &mut R) -> Result<Self> {
+        let ctor = architectures::<R>()
+            .into_iter()
+            .find(|(n, _)| *n == arch)
+            .map(|(_, f)| f)
+            .ok_or_else(|| Error::UnknownName {
+                what: "architecture",
+                name: arch.to_string(),
+                valid: architecture_names().join(", "),
+            })?;
+        let mut b = Builder { opts, rng };
+        Ok(HebbNet {
+            blocks: ctor(&mut b)?,
+        })
+    }
+
+    /// Runs the network; with `learn`, every Hebbian layer computes its
+    /// update from this batch, and all updates are applied at the end (so
+    /// each layer learns from the activity the batch actually produced).
+    pub fn forward(&mut self, x: Map, learn: bool) -> Result<Map> {
+        let mut x = x;
+        for b in &mut self.blocks {
+            x = b.forward(x, learn)?;
+        }
+        if learn {
+            for b in &mut self.blocks {
+                b.apply_updates();
+            }
+        }
+        Ok(x)
+    }
+
+    /// Every Hebbian layer in order.
+    pub fn layers(&self) -> Vec<&HebbConv> {
+        self.blocks.iter().flat_map(|b| b.layers()).collect()
+    }
+
+    /// Trainable weights in all Hebbian layers.
+    pub fn parameters(&self) -> usize {
+        self.layers().iter().map(|l| l.w.len()).sum()
+    }
+}
