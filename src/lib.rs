@@ -8,9 +8,12 @@
 //! (runner, provenance, Parquet results).
 
 pub mod atomic;
+pub mod bench;
+pub mod bench_models;
 pub mod data;
 pub mod error;
 pub mod experiments;
+pub mod gate;
 pub mod hebb;
 pub mod models;
 pub mod progress;

@@ -50,7 +50,8 @@ enum Cmd {
     /// Run a suite; runs whose results exist are skipped.
     Run {
         suite: PathBuf,
-        /// Only runs whose name contains this (or matches it, with `*`).
+        /// Only runs whose name contains this (or matches it, with `*`);
+        /// append `@SEED` to pick one seed, e.g. `SoftHebb-SoftWTA-Instar@0`.
         #[arg(long)]
         filter: Option<String>,
         #[arg(long, value_enum, default_value = "cpu")]
@@ -74,6 +75,32 @@ enum Cmd {
         filter: Option<String>,
         #[arg(long, default_value = "results")]
         out: PathBuf,
+    },
+    /// Time the hot kernels against this machine's GEMM rate.
+    Bench {
+        /// The short set CI runs.
+        #[arg(long)]
+        quick: bool,
+        /// Only kernels whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Also write the measurements as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Compare accuracy and throughput with a committed baseline (CI).
+    Gate {
+        #[arg(long, default_value = "bench/baseline.yaml")]
+        baseline: PathBuf,
+        /// JSON written by `hebbench bench --json`.
+        #[arg(long)]
+        bench: PathBuf,
+        /// Result directory of the CI suites.
+        #[arg(long)]
+        results: PathBuf,
+        /// Accept this run's figures as the new baseline.
+        #[arg(long)]
+        update_baseline: bool,
     },
     /// Summarise the result files under a directory.
     Results {
@@ -216,6 +243,87 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(3)
+            })
+        }
+        Cmd::Bench {
+            quick,
+            filter,
+            json,
+        } => {
+            println!(
+                "{:<44} {:>12} {:>11} {:>9} {:>7} {:>12}",
+                "kernel", "MFLOP/call", "median", "GFLOP/s", "÷GEMM", "items/s"
+            );
+            let report = hebbench::bench::run(quick, filter.as_deref(), |m| {
+                println!(
+                    "{:<44} {:>12.2} {:>9.3}ms {:>9.1} {:>7.3} {:>12.0}",
+                    m.name,
+                    m.flops / 1e6,
+                    m.median_s * 1e3,
+                    m.gflops,
+                    m.gemm_ratio,
+                    m.items_per_s
+                );
+            })?;
+            println!(
+                "float32 GEMM (1024³, candle CPU, same process): {:.1} GFLOP/s",
+                report.gemm_gflops
+            );
+            println!("FLOP counts:");
+            let mut seen = std::collections::BTreeSet::new();
+            for k in &report.kernels {
+                let family = k.name.split('/').next().unwrap_or("");
+                if seen.insert(family.to_string()) {
+                    println!("  {family}: {}", k.counted);
+                }
+            }
+            if let Some(path) = json {
+                hebbench::atomic::write_bytes(&path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Gate {
+            baseline,
+            bench,
+            results,
+            update_baseline,
+        } => {
+            let text = std::fs::read_to_string(&bench)
+                .with_context(|| format!("reading {}", bench.display()))?;
+            let report: hebbench::bench::Report = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", bench.display()))?;
+            let acc = hebbench::gate::accuracies(&results)?;
+            let old = if baseline.exists() {
+                hebbench::gate::Baseline::load(&baseline)?
+            } else {
+                Default::default()
+            };
+            if update_baseline {
+                let new = hebbench::gate::updated(&old, &report, &acc);
+                new.save(&baseline)?;
+                println!(
+                    "baseline {} updated: {} throughput and {} accuracy figures",
+                    baseline.display(),
+                    new.throughput.len(),
+                    new.accuracy.len()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let fails = hebbench::gate::compare(&old, &report, &acc);
+            for f in &fails {
+                println!("REGRESSION  {f}");
+            }
+            println!(
+                "gate: {} throughput and {} accuracy figures checked against {}, {} regressions",
+                old.throughput.len(),
+                old.accuracy.len(),
+                baseline.display(),
+                fails.len()
+            );
+            Ok(if fails.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             })
         }
         Cmd::Results { dir, suite } => {

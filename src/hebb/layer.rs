@@ -77,6 +77,9 @@ pub struct HebbConv {
     pending: Option<Vec<f32>>,
     /// Dense multiply–accumulates of the last forward pass (FLOP counts).
     pub last_macs: u64,
+    /// Ignore one-winner-per-row structure and run the dense `Aᵀ·P` GEMM
+    /// (for benchmarks that show what the sparse update saves).
+    pub dense_update: bool,
 }
 
 const SM_SIZE: usize = 5;
@@ -110,6 +113,7 @@ impl HebbConv {
             w,
             pending: None,
             last_macs: 0,
+            dense_update: false,
         })
     }
 
@@ -165,6 +169,17 @@ impl HebbConv {
     /// Computes the activations; with `learn`, also the (normalised) update,
     /// kept until [`HebbConv::apply_update`].
     pub fn forward(&mut self, x: &Map, learn: bool) -> Result<Map> {
+        let (pm, y, w_eff) = self.activate(x)?;
+        if learn {
+            self.learn(&pm, &y, &w_eff)?;
+        }
+        Ok(y)
+    }
+
+    /// The forward pass: im2col, `U = P·Wᵀ` (cosine-normalised when asked),
+    /// surround inhibition. Returns the patches and effective weights too,
+    /// so that the update reuses them.
+    pub fn activate(&mut self, x: &Map) -> Result<(Mat, Map, Vec<f32>)> {
         let s = self.spec.clone();
         if x.c != s.cin {
             return Err(Error::Params(format!(
@@ -208,32 +223,41 @@ impl HebbConv {
         if s.surround && s.k > 1 {
             y = surround::apply(&y, &self.sm_kernel, SM_SIZE);
         }
-        if learn {
-            let post = if s.depthwise {
-                let t = to_channel_rows(&y);
-                let post = self.competition.compete(&t, ho * wo, 1)?;
-                from_channel_rows(post, &y)
-            } else {
-                self.competition.compete(&y.data, s.cout, ho * wo)?
-            };
-            let corr = Correlator {
-                patches: &pm,
-                units: s.cout,
-                depthwise: s.depthwise,
-            };
-            let mut d = self.rule.delta(&corr, &post, &w_eff)?;
-            let max = d.iter().fold(0f32, |m, v| m.max(v.abs()));
-            if !max.is_finite() {
-                return Err(Error::Diverged(format!(
-                    "non-finite Hebbian update in a {}→{} layer",
-                    s.cin, s.cout
-                )));
+        Ok((pm, y, w_eff))
+    }
+
+    /// The local update from one batch: competition, then the rule, then
+    /// normalisation by the largest magnitude.
+    pub fn learn(&mut self, pm: &Mat, y: &Map, w_eff: &[f32]) -> Result<()> {
+        let s = &self.spec;
+        let post = if s.depthwise {
+            let t = to_channel_rows(y);
+            let post = self.competition.compete(&t, y.h * y.w, 1)?;
+            from_channel_rows(post, y)
+        } else {
+            let mut post = self.competition.compete(&y.data, s.cout, y.h * y.w)?;
+            if self.dense_update {
+                post.winners = None;
             }
-            let inv = 1.0 / (max + 1e-30);
-            d.par_iter_mut().for_each(|v| *v *= inv);
-            self.pending = Some(d);
+            post
+        };
+        let corr = Correlator {
+            patches: pm,
+            units: s.cout,
+            depthwise: s.depthwise,
+        };
+        let mut d = self.rule.delta(&corr, &post, w_eff)?;
+        let max = d.iter().fold(0f32, |m, v| m.max(v.abs()));
+        if !max.is_finite() {
+            return Err(Error::Diverged(format!(
+                "non-finite Hebbian update in a {}→{} layer",
+                s.cin, s.cout
+            )));
         }
-        Ok(y)
+        let inv = 1.0 / (max + 1e-30);
+        d.par_iter_mut().for_each(|v| *v *= inv);
+        self.pending = Some(d);
+        Ok(())
     }
 
     /// Applies the update computed by the last learning forward pass.

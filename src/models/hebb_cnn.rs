@@ -40,6 +40,13 @@ pub trait Block: Send {
     fn apply_updates(&mut self);
     /// The block's Hebbian layers, for plots and FLOP counts.
     fn layers(&self) -> Vec<&HebbConv>;
+    fn layers_mut(&mut self) -> Vec<&mut HebbConv>;
+    /// Benchmarks: force the dense update even where winners are sparse.
+    fn set_dense_update(&mut self, on: bool) {
+        for l in self.layers_mut() {
+            l.dense_update = on;
+        }
+    }
 }
 
 /// BN → conv → Triangle → pool.
@@ -94,6 +101,9 @@ impl Block for ConvBlock {
     fn layers(&self) -> Vec<&HebbConv> {
         vec![&self.conv]
     }
+    fn layers_mut(&mut self) -> Vec<&mut HebbConv> {
+        vec![&mut self.conv]
+    }
 }
 
 impl Block for SeparableBlock {
@@ -111,6 +121,9 @@ impl Block for SeparableBlock {
     }
     fn layers(&self) -> Vec<&HebbConv> {
         vec![&self.dw, &self.pw]
+    }
+    fn layers_mut(&mut self) -> Vec<&mut HebbConv> {
+        vec![&mut self.dw, &mut self.pw]
     }
 }
 
@@ -144,6 +157,14 @@ impl Block for ResidualBlock {
     }
     fn layers(&self) -> Vec<&HebbConv> {
         vec![&self.expand, &self.dw, &self.project, &self.shortcut]
+    }
+    fn layers_mut(&mut self) -> Vec<&mut HebbConv> {
+        vec![
+            &mut self.expand,
+            &mut self.dw,
+            &mut self.project,
+            &mut self.shortcut,
+        ]
     }
 }
 

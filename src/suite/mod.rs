@@ -313,10 +313,16 @@ impl Suite {
     }
 
     /// Runs whose name matches `pattern`: a substring, or a glob with `*`.
+    /// A pattern ending in `@N` also selects the seed: `Foo@0`.
     pub fn filtered(&self, pattern: Option<&str>) -> Vec<&RunSpec> {
+        let (pattern, seed) = match pattern.and_then(|p| p.rsplit_once('@')) {
+            Some((name, seed)) if seed.parse::<u64>().is_ok() => (Some(name), seed.parse::<u64>().ok()),
+            _ => (pattern, None),
+        };
         self.runs
             .iter()
             .filter(|r| pattern.is_none_or(|p| matches_pattern(&r.name, p)))
+            .filter(|r| seed.is_none_or(|s| r.seed == s))
             .collect()
     }
 }

@@ -1,0 +1,218 @@
+//! Throughput of hebbench's hot paths, measured against this machine's own
+//! float32 GEMM rate in the same process, so that figures from different
+//! machines can be compared as ratios.
+//!
+//! `hebbench bench` prints, per kernel: the FLOPs of one call and how they
+//! are counted, the median time, achieved GFLOP/s and the ratio to GEMM.
+//! The criterion benches in `bench/` time the same kernels.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::hebb::competition::CompetitionParams;
+use crate::hebb::gemm::measure_gemm_gflops;
+use crate::hebb::{Activation, HebbConv, HebbConvSpec, Map};
+use crate::models::hebb_cnn::{HebbNet, LayerOptions};
+
+/// One timed operation.
+pub struct Kernel {
+    pub name: String,
+    /// FLOPs of one call.
+    pub flops: f64,
+    /// How `flops` was counted.
+    pub counted: &'static str,
+    /// Work per call in the kernel's natural unit (images, samples, trials).
+    pub items: f64,
+    pub run: Box<dyn FnMut() -> Result<()>>,
+}
+
+/// What one kernel achieved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measurement {
+    pub name: String,
+    pub flops: f64,
+    pub counted: String,
+    pub median_s: f64,
+    pub gflops: f64,
+    /// Achieved GFLOP/s ÷ the GEMM rate measured in the same process.
+    pub gemm_ratio: f64,
+    pub items_per_s: f64,
+}
+
+/// A whole bench run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub gemm_gflops: f64,
+    pub kernels: Vec<Measurement>,
+}
+
+/// Median wall time of `reps` calls after one warm-up call.
+pub fn median_time(f: &mut dyn FnMut() -> Result<()>, reps: usize) -> Result<f64> {
+    f()?;
+    let mut t = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        let s = std::time::Instant::now();
+        f()?;
+        t.push(s.elapsed().as_secs_f64());
+    }
+    t.sort_by(f64::total_cmp);
+    Ok(t[t.len() / 2])
+}
+
+fn random_map(n: usize, h: usize, w: usize, c: usize, rng: &mut ChaCha8Rng) -> Map {
+    let mut m = Map::zeros(n, h, w, c);
+    m.data.iter_mut().for_each(|v| *v = rng.random::<f32>() * 2.0 - 1.0);
+    m
+}
+
+fn softhebb_options(competition: &str, activation: Activation, surround: bool) -> LayerOptions {
+    LayerOptions {
+        rule: "instar".into(),
+        competition: competition.into(),
+        activation,
+        weight_norm: false,
+        surround,
+        dale: false,
+        presynaptic: None,
+        lr: vec![0.08, 0.005, 0.01],
+        lr_norm_power: (competition == "soft_wta").then_some(0.5),
+        t_invert: vec![1.0, 0.65, 0.25],
+        stat_k: 2.0,
+        window: 500,
+        width: 1.0,
+    }
+}
+
+/// The SoftHebb layers (report Table 5) as (cin, cout, k, pad, input h×w).
+const SOFTHEBB: [(usize, usize, usize, usize, usize); 3] =
+    [(3, 96, 5, 2, 32), (96, 384, 3, 1, 16), (384, 1536, 3, 1, 8)];
+
+fn layer(cin: usize, cout: usize, k: usize, pad: usize, rule: &str, comp: &str) -> Result<HebbConv> {
+    let spec = HebbConvSpec {
+        cin,
+        cout,
+        k,
+        pad,
+        depthwise: false,
+        activation: Activation::Plain,
+        weight_norm: false,
+        surround: false,
+        dale: false,
+        presynaptic: None,
+        rule: rule.into(),
+        competition: comp.into(),
+        competition_params: CompetitionParams::default(),
+        lr: 0.01,
+        lr_norm_power: None,
+    };
+    HebbConv::new(spec, &mut ChaCha8Rng::seed_from_u64(0))
+}
+
+/// Every kernel; `quick` keeps the set CI runs in well under a minute.
+pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
+    let mut out: Vec<Kernel> = Vec::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let batch = 64;
+    // Conv forward, one per SoftHebb layer.
+    for (i, &(cin, cout, k, pad, hw)) in SOFTHEBB.iter().enumerate() {
+        let mut l = layer(cin, cout, k, pad, "instar", "hard_wta")?;
+        let x = random_map(batch, hw, hw, cin, &mut rng);
+        let macs = l.forward_macs(batch, hw, hw) as f64;
+        out.push(Kernel {
+            name: format!("conv_forward/softhebb_l{}", i + 1),
+            flops: 2.0 * macs,
+            counted: "2·B·Ho·Wo·Cout·Cin·k² (im2col GEMM)",
+            items: batch as f64,
+            run: Box::new(move || l.forward(&x, false).map(|_| ())),
+        });
+    }
+    // The update alone, per rule × competition, on SoftHebb layer 2.
+    let pairs: &[(&str, &str)] = if quick {
+        &[("instar", "soft_wta"), ("instar", "hard_wta")]
+    } else {
+        &[
+            ("instar", "soft_wta"),
+            ("instar", "hard_wta"),
+            ("instar", "none"),
+            ("instar", "statistical"),
+            ("instar", "temporal"),
+            ("hebb", "hard_wta"),
+            ("bcm", "hard_wta"),
+        ]
+    };
+    for &(rule, comp) in pairs {
+        let (cin, cout, k, pad, hw) = SOFTHEBB[1];
+        let mut l = layer(cin, cout, k, pad, rule, comp)?;
+        let x = random_map(batch, hw, hw, cin, &mut rng);
+        let (pm, y, w) = l.activate(&x)?;
+        let macs = l.forward_macs(batch, hw, hw) as f64;
+        out.push(Kernel {
+            name: format!("update/l2/{rule}+{comp}"),
+            flops: 2.0 * macs,
+            counted: "dense Aᵀ·P: 2·B·Ho·Wo·Cout·Cin·k² (sparse modes do less)",
+            items: batch as f64,
+            run: Box::new(move || l.learn(&pm, &y, &w)),
+        });
+    }
+    // A full SoftHebb training step: all three layers learn from one batch.
+    let steps: &[(&str, &str, Activation, bool, bool)] = &[
+        ("softhebb_step/soft_wta", "soft_wta", Activation::Plain, false, false),
+        ("softhebb_step/hard_wta", "hard_wta", Activation::Plain, false, false),
+        ("softhebb_step/hard_wta_dense_update", "hard_wta", Activation::Plain, false, true),
+    ];
+    for &(name, comp, act, surround, dense) in steps {
+        let opts = softhebb_options(comp, act, surround);
+        let mut net = HebbNet::build("softhebb", &opts, &mut ChaCha8Rng::seed_from_u64(1))?;
+        for b in &mut net.blocks {
+            b.set_dense_update(dense);
+        }
+        let x = random_map(batch, 32, 32, 3, &mut rng);
+        net.forward(x.clone(), true)?;
+        let flops: f64 = net.layers().iter().map(|l| 4.0 * l.last_macs as f64).sum();
+        out.push(Kernel {
+            name: name.into(),
+            flops,
+            counted: "dense forward + dense update: 4·Σ MACs over the 3 layers",
+            items: batch as f64,
+            run: Box::new(move || net.forward(x.clone(), true).map(|_| ())),
+        });
+    }
+    out.extend(crate::bench_models::kernels(quick)?);
+    Ok(out)
+}
+
+/// Measures every kernel (optionally only names containing `filter`),
+/// with the GEMM yardstick measured first in the same process.
+pub fn run(quick: bool, filter: Option<&str>, mut log: impl FnMut(&Measurement)) -> Result<Report> {
+    let gemm = measure_gemm_gflops(1024, if quick { 7 } else { 15 })?;
+    let reps = if quick { 5 } else { 11 };
+    let mut kernels = Vec::new();
+    for mut k in kernels_filtered(quick, filter)? {
+        let t = median_time(&mut k.run, reps)?;
+        let gflops = k.flops / t / 1e9;
+        let m = Measurement {
+            name: k.name,
+            flops: k.flops,
+            counted: k.counted.into(),
+            median_s: t,
+            gflops,
+            gemm_ratio: gflops / gemm,
+            items_per_s: k.items / t,
+        };
+        log(&m);
+        kernels.push(m);
+    }
+    Ok(Report {
+        gemm_gflops: gemm,
+        kernels,
+    })
+}
+
+fn kernels_filtered(quick: bool, filter: Option<&str>) -> Result<Vec<Kernel>> {
+    Ok(kernels(quick)?
+        .into_iter()
+        .filter(|k| filter.is_none_or(|f| k.name.contains(f)))
+        .collect())
+}
