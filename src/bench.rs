@@ -63,7 +63,9 @@ pub fn median_time(f: &mut dyn FnMut() -> Result<()>, reps: usize) -> Result<f64
 
 fn random_map(n: usize, h: usize, w: usize, c: usize, rng: &mut ChaCha8Rng) -> Map {
     let mut m = Map::zeros(n, h, w, c);
-    m.data.iter_mut().for_each(|v| *v = rng.random::<f32>() * 2.0 - 1.0);
+    m.data
+        .iter_mut()
+        .for_each(|v| *v = rng.random::<f32>() * 2.0 - 1.0);
     m
 }
 
@@ -89,7 +91,14 @@ fn softhebb_options(competition: &str, activation: Activation, surround: bool) -
 const SOFTHEBB: [(usize, usize, usize, usize, usize); 3] =
     [(3, 96, 5, 2, 32), (96, 384, 3, 1, 16), (384, 1536, 3, 1, 8)];
 
-fn layer(cin: usize, cout: usize, k: usize, pad: usize, rule: &str, comp: &str) -> Result<HebbConv> {
+fn layer(
+    cin: usize,
+    cout: usize,
+    k: usize,
+    pad: usize,
+    rule: &str,
+    comp: &str,
+) -> Result<HebbConv> {
     let spec = HebbConvSpec {
         cin,
         cout,
@@ -158,9 +167,27 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
     }
     // A full SoftHebb training step: all three layers learn from one batch.
     let steps: &[(&str, &str, Activation, bool, bool)] = &[
-        ("softhebb_step/soft_wta", "soft_wta", Activation::Plain, false, false),
-        ("softhebb_step/hard_wta", "hard_wta", Activation::Plain, false, false),
-        ("softhebb_step/hard_wta_dense_update", "hard_wta", Activation::Plain, false, true),
+        (
+            "softhebb_step/soft_wta",
+            "soft_wta",
+            Activation::Plain,
+            false,
+            false,
+        ),
+        (
+            "softhebb_step/hard_wta",
+            "hard_wta",
+            Activation::Plain,
+            false,
+            false,
+        ),
+        (
+            "softhebb_step/hard_wta_dense_update",
+            "hard_wta",
+            Activation::Plain,
+            false,
+            true,
+        ),
     ];
     for &(name, comp, act, surround, dense) in steps {
         let opts = softhebb_options(comp, act, surround);

@@ -61,7 +61,10 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
     // FLOPs from the mean settling steps: drive 2·n·m, per step 2·n² + 4n,
     // update 2·n·m + 2·n² (n units, m inputs).
     let mut probe = net.clone();
-    let steps: usize = samples.iter().map(|x| probe.trial(x, rates, settling)).sum();
+    let steps: usize = samples
+        .iter()
+        .map(|x| probe.trial(x, rates, settling))
+        .sum();
     let mean_steps = steps as f64 / samples.len() as f64;
     let (n, m) = (16f64, 64f64);
     let mut i = 0;
@@ -79,7 +82,11 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
     // An MNIST-sized trial (784 inputs, 56 units).
     let mut big = Foldiak::new(56, 784, vec![0.1; 56], &mut rng);
     let digits: Vec<Vec<f32>> = (0..64)
-        .map(|_| (0..784).map(|_| (rng.random::<f32>() < 0.2) as u8 as f32).collect())
+        .map(|_| {
+            (0..784)
+                .map(|_| (rng.random::<f32>() < 0.2) as u8 as f32)
+                .collect()
+        })
         .collect();
     let mut j = 0;
     out.push(Kernel {

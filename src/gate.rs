@@ -118,14 +118,26 @@ pub fn updated(old: &Baseline, bench: &Report, acc: &BTreeMap<String, f64>) -> B
             .iter()
             .map(|k| {
                 let t = tol(&old.throughput, &k.name, THROUGHPUT_TOLERANCE);
-                (k.name.clone(), Figure { value: round(k.gemm_ratio), tolerance: t })
+                (
+                    k.name.clone(),
+                    Figure {
+                        value: round(k.gemm_ratio),
+                        tolerance: t,
+                    },
+                )
             })
             .collect(),
         accuracy: acc
             .iter()
             .map(|(k, &v)| {
                 let t = tol(&old.accuracy, k, ACCURACY_TOLERANCE);
-                (k.clone(), Figure { value: round(v), tolerance: t })
+                (
+                    k.clone(),
+                    Figure {
+                        value: round(v),
+                        tolerance: t,
+                    },
+                )
             })
             .collect(),
     }
@@ -158,8 +170,22 @@ mod tests {
     #[test]
     fn regressions_beyond_tolerance_name_the_figure() {
         let base = Baseline {
-            throughput: [("k".to_string(), Figure { value: 0.6, tolerance: 0.25 })].into(),
-            accuracy: [("s/r@0".to_string(), Figure { value: 0.5, tolerance: 0.03 })].into(),
+            throughput: [(
+                "k".to_string(),
+                Figure {
+                    value: 0.6,
+                    tolerance: 0.25,
+                },
+            )]
+            .into(),
+            accuracy: [(
+                "s/r@0".to_string(),
+                Figure {
+                    value: 0.5,
+                    tolerance: 0.03,
+                },
+            )]
+            .into(),
         };
         let acc: BTreeMap<String, f64> = [("s/r@0".to_string(), 0.48)].into();
         // 0.46 ≥ 0.6·0.75 = 0.45 passes; accuracy 0.48 ≥ 0.47 passes.
@@ -174,6 +200,12 @@ mod tests {
         assert_eq!(compare(&base, &report(0.6), &BTreeMap::new()).len(), 1);
         // Updating keeps tolerances.
         let up = updated(&base, &report(0.7), &acc);
-        assert_eq!(up.throughput["k"], Figure { value: 0.7, tolerance: 0.25 });
+        assert_eq!(
+            up.throughput["k"],
+            Figure {
+                value: 0.7,
+                tolerance: 0.25
+            }
+        );
     }
 }

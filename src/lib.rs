@@ -17,6 +17,7 @@ pub mod gate;
 pub mod hebb;
 pub mod models;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod suite;
 pub mod train;

@@ -76,6 +76,21 @@ enum Cmd {
         #[arg(long, default_value = "results")]
         out: PathBuf,
     },
+    /// Render a suite's results as Markdown tables and PNG/SVG plots.
+    Report {
+        /// Result directories to merge (several machines or shards).
+        #[arg(default_value = "results")]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        suite: String,
+        /// The suite's definition (default: suites/<suite>.yaml when it
+        /// exists); result files of runs it no longer contains are left out.
+        #[arg(long)]
+        suite_file: Option<PathBuf>,
+        /// Where to write index.md, plots and CSV tables.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Time the hot kernels against this machine's GEMM rate.
     Bench {
         /// The short set CI runs.
@@ -245,6 +260,44 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(3)
             })
         }
+        Cmd::Report {
+            dirs,
+            suite,
+            suite_file,
+            out,
+        } => {
+            let file = suite_file.or_else(|| {
+                let p = PathBuf::from(format!("suites/{suite}.yaml"));
+                p.exists().then_some(p)
+            });
+            let current = match &file {
+                Some(f) => Some(
+                    Suite::load(f)?
+                        .runs
+                        .iter()
+                        .map(|r| r.run_hash(&lock))
+                        .collect::<std::collections::BTreeSet<_>>(),
+                ),
+                None => None,
+            };
+            let command = format!(
+                "hebbench report {} --suite {suite} --out {}",
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                out.display()
+            );
+            let s = hebbench::report::render(&dirs, &suite, current.as_ref(), &out, &command)?;
+            println!(
+                "report {}: {} runs, {} tables, {} figures",
+                s.index.display(),
+                s.runs,
+                s.tables,
+                s.figures
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench {
             quick,
             filter,
@@ -278,7 +331,10 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 }
             }
             if let Some(path) = json {
-                hebbench::atomic::write_bytes(&path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+                hebbench::atomic::write_bytes(
+                    &path,
+                    serde_json::to_string_pretty(&report)?.as_bytes(),
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -190,10 +190,14 @@ impl Experiment for HebbianCnn {
             return Err(Error::Params("batch sizes must be positive".into()));
         }
         if p.lr.is_empty() || p.t_invert.is_empty() {
-            return Err(Error::Params("`lr` and `t_invert` need at least one value".into()));
+            return Err(Error::Params(
+                "`lr` and `t_invert` need at least one value".into(),
+            ));
         }
         if !(p.width > 0.0) || !(0.0..1.0).contains(&p.dropout) {
-            return Err(Error::Params("`width` must be > 0 and `dropout` in [0, 1)".into()));
+            return Err(Error::Params(
+                "`width` must be > 0 and `dropout` in [0, 1)".into(),
+            ));
         }
         resolved(&p.dataset, &p)
     }
@@ -209,8 +213,11 @@ impl Experiment for HebbianCnn {
 
         let mut xtr: Vec<f32> = train.images.iter().map(|&b| b as f32 / 255.0).collect();
         let mut xte: Vec<f32> = test.images.iter().map(|&b| b as f32 / 255.0).collect();
-        timed("preprocess", (train.len() + test.len()) as u64, &mut out.phases, || {
-            match p.zca {
+        timed(
+            "preprocess",
+            (train.len() + test.len()) as u64,
+            &mut out.phases,
+            || match p.zca {
                 Some(eps) => {
                     let zca = fitted_zca(ctx, &xtr, train.len(), d, eps as f32, p.train_limit)?;
                     out.summary.insert("zca_residual".into(), zca.residual);
@@ -222,11 +229,12 @@ impl Experiment for HebbianCnn {
                     normalise_channels(&mut xte, h * w);
                     Ok(())
                 }
-            }
-        })?;
+            },
+        )?;
 
         let mut net = HebbNet::build(&p.arch, &p.layer_options(), &mut ctx.rng(STREAM_INIT))?;
-        out.summary.insert("parameters".into(), net.parameters() as f64);
+        out.summary
+            .insert("parameters".into(), net.parameters() as f64);
         let gemm = measure_gemm_gflops(1024, 7)?;
         out.summary.insert("gemm_gflops".into(), gemm);
 
@@ -263,7 +271,8 @@ impl Experiment for HebbianCnn {
         if hebb_wall > 0.0 {
             let achieved = flops / hebb_wall / 1e9;
             out.summary.insert("hebbian_gflops".into(), achieved);
-            out.summary.insert("hebbian_gemm_ratio".into(), achieved / gemm);
+            out.summary
+                .insert("hebbian_gemm_ratio".into(), achieved / gemm);
         }
         layer_artefacts(&net, &mut out);
 
@@ -341,10 +350,19 @@ fn fitted_zca(
     let (t, _) = super::cached_tensors(ctx, &format!("zca-{key}"), || {
         let z = Zca::fit(x, n, d, eps)?;
         Ok(vec![
-            ("mean".into(), candle_core::Tensor::from_vec(z.mean, d, &dev)?),
+            (
+                "mean".into(),
+                candle_core::Tensor::from_vec(z.mean, d, &dev)?,
+            ),
             ("std".into(), candle_core::Tensor::from_vec(z.std, d, &dev)?),
-            ("matrix".into(), candle_core::Tensor::from_vec(z.matrix, (d, d), &dev)?),
-            ("residual".into(), candle_core::Tensor::new(&[z.residual], &dev)?),
+            (
+                "matrix".into(),
+                candle_core::Tensor::from_vec(z.matrix, (d, d), &dev)?,
+            ),
+            (
+                "residual".into(),
+                candle_core::Tensor::new(&[z.residual], &dev)?,
+            ),
         ])
     })?;
     let get = |name: &str| -> Result<candle_core::Tensor> {
@@ -374,7 +392,14 @@ pub(crate) fn normalise_channels(x: &mut [f32], plane: usize) {
 }
 
 /// Gathers CHW images into an NHWC batch, mirroring those marked.
-pub(crate) fn batch_map(x: &[f32], idx: &[usize], flips: &[bool], c: usize, h: usize, w: usize) -> Map {
+pub(crate) fn batch_map(
+    x: &[f32],
+    idx: &[usize],
+    flips: &[bool],
+    c: usize,
+    h: usize,
+    w: usize,
+) -> Map {
     let d = c * h * w;
     let mut chw = Vec::with_capacity(idx.len() * d);
     for &i in idx {
@@ -428,10 +453,11 @@ fn layer_artefacts(net: &HebbNet, out: &mut RunOutput) {
                 data,
             });
         }
-        let (lo, hi) = l
-            .w
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let (lo, hi) =
+            l.w.iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
         let bins = 64;
         let mut counts = vec![0f32; bins];
         let span = (hi - lo).max(1e-12);
@@ -449,11 +475,10 @@ fn layer_artefacts(net: &HebbNet, out: &mut RunOutput) {
             shape: vec![2],
             data: vec![lo, hi],
         });
-        let norms: Vec<f32> = l
-            .w
-            .chunks(l.spec.fan_in())
-            .map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt())
-            .collect();
+        let norms: Vec<f32> =
+            l.w.chunks(l.spec.fan_in())
+                .map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt())
+                .collect();
         let mean = norms.iter().sum::<f32>() / norms.len().max(1) as f32;
         out.summary
             .insert(format!("layer{i}_mean_norm"), mean as f64);

@@ -73,7 +73,9 @@ pub fn at_b(a: &Mat, b: &Mat) -> Result<Vec<f32>> {
 pub fn measure_gemm_gflops(n: usize, reps: usize) -> Result<f64> {
     let dev = Device::Cpu;
     let a = Tensor::from_vec(
-        (0..n * n).map(|i| ((i % 97) as f32 - 48.0) / 97.0).collect::<Vec<_>>(),
+        (0..n * n)
+            .map(|i| ((i % 97) as f32 - 48.0) / 97.0)
+            .collect::<Vec<_>>(),
         (n, n),
         &dev,
     )?;

@@ -389,7 +389,13 @@ mod tests {
     }
 
     fn input(x: [f32; 2]) -> Map {
-        Map { n: 1, h: 1, w: 1, c: 2, data: x.to_vec() }
+        Map {
+            n: 1,
+            h: 1,
+            w: 1,
+            c: 2,
+            data: x.to_vec(),
+        }
     }
 
     fn close(a: &[f32], b: &[f32]) {
@@ -406,7 +412,12 @@ mod tests {
         // Δw_i = y_i·(x − u_i·w_i): Δw_0 = -0.26894·([1,2] − [1,0]) = [0, -0.53788];
         // Δw_1 = 0.73106·([1,2] − 2·[0,1]) = [0.73106, 0]. Normalised by
         // max|Δ| = 0.73106 and added with lr 1.
-        let mut l = unit_layer("instar", "soft_wta", Activation::Plain, [1.0, 0.0, 0.0, 1.0]);
+        let mut l = unit_layer(
+            "instar",
+            "soft_wta",
+            Activation::Plain,
+            [1.0, 0.0, 0.0, 1.0],
+        );
         let y = l.forward(&input([1.0, 2.0]), true).unwrap();
         close(&y.data, &[1.0, 2.0]);
         l.apply_update();
@@ -417,7 +428,12 @@ mod tests {
     fn hard_wta_instar_moves_only_the_winner() {
         // u = [1,2] → unit 1 wins with y = 2: Δw_1 = 2·[1,2] − 2·[0,1] = [2,2],
         // unit 0 unchanged; normalised → [1,1].
-        let mut l = unit_layer("instar", "hard_wta", Activation::Plain, [1.0, 0.0, 0.0, 1.0]);
+        let mut l = unit_layer(
+            "instar",
+            "hard_wta",
+            Activation::Plain,
+            [1.0, 0.0, 0.0, 1.0],
+        );
         l.forward(&input([1.0, 2.0]), true).unwrap();
         l.apply_update();
         close(&l.w, &[1.0, 0.0, 1.0, 2.0]);
@@ -447,14 +463,24 @@ mod tests {
     fn cosine_activation_by_hand() {
         // x = [3,4] (‖x‖ = 5); w_0 = [2,0] → ŵ_0 = [1,0] → 3/5; w_1 = [0,−1]
         // → ŵ_1 = [0,−1] → −4/5.
-        let mut l = unit_layer("instar", "hard_wta", Activation::Cosine, [2.0, 0.0, 0.0, -1.0]);
+        let mut l = unit_layer(
+            "instar",
+            "hard_wta",
+            Activation::Cosine,
+            [2.0, 0.0, 0.0, -1.0],
+        );
         let y = l.forward(&input([3.0, 4.0]), false).unwrap();
         close(&y.data, &[0.6, -0.8]);
     }
 
     #[test]
     fn dale_uses_absolute_weights() {
-        let mut l = unit_layer("instar", "hard_wta", Activation::Plain, [-1.0, 0.0, 0.0, -1.0]);
+        let mut l = unit_layer(
+            "instar",
+            "hard_wta",
+            Activation::Plain,
+            [-1.0, 0.0, 0.0, -1.0],
+        );
         l.spec.dale = true;
         let y = l.forward(&input([1.0, 2.0]), false).unwrap();
         close(&y.data, &[1.0, 2.0]);
@@ -467,11 +493,17 @@ mod tests {
         use rand::Rng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let (rows, cols, units) = (37, 11, 5);
-        let p: Vec<f32> = (0..rows * cols).map(|_| rng.random::<f32>() - 0.5).collect();
+        let p: Vec<f32> = (0..rows * cols)
+            .map(|_| rng.random::<f32>() - 0.5)
+            .collect();
         let u: Vec<f32> = (0..rows * units).map(|_| rng.random::<f32>()).collect();
         let post = competition::HardWta.compete(&u, units, rows).unwrap();
         let pm = Mat::from_vec(p, rows, cols).unwrap();
-        let corr = Correlator { patches: &pm, units, depthwise: false };
+        let corr = Correlator {
+            patches: &pm,
+            units,
+            depthwise: false,
+        };
         let sparse = corr.yx(&post.a, post.winners.as_deref()).unwrap();
         let dense = corr.yx(&post.a, None).unwrap();
         close(&sparse, &dense);
@@ -500,7 +532,13 @@ mod tests {
         };
         let mut l = HebbConv::new(spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap();
         l.w = vec![1.0];
-        let x = Map { n: 1, h: 1, w: 3, c: 1, data: vec![1.0, 3.0, 2.0] };
+        let x = Map {
+            n: 1,
+            h: 1,
+            w: 3,
+            c: 1,
+            data: vec![1.0, 3.0, 2.0],
+        };
         l.forward(&x, true).unwrap();
         l.apply_update();
         close(&l.w, &[2.0]);

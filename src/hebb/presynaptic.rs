@@ -80,7 +80,9 @@ impl Presynaptic {
                 let g = group(i);
                 match self.kind {
                     PresynapticKind::Linear => v / (agg[g] as f32 + 1e-6),
-                    PresynapticKind::Softmax => ((v - shift[g]) as f64).exp() as f32 / agg[g] as f32,
+                    PresynapticKind::Softmax => {
+                        ((v - shift[g]) as f64).exp() as f32 / agg[g] as f32
+                    }
                     PresynapticKind::L2 => v / (agg[g].sqrt() as f32).max(1e-12),
                 }
             })
@@ -97,22 +99,37 @@ mod tests {
         // One unit, one tap, two input channels: w = [1, 0.5] (1e-6 is
         // negligible at this tolerance) → m = [1, 2].
         let w = [1.0, 0.5];
-        let lin = Presynaptic { kind: PresynapticKind::Linear, dim: PresynapticDim::Input };
+        let lin = Presynaptic {
+            kind: PresynapticKind::Linear,
+            dim: PresynapticDim::Input,
+        };
         let c = lin.coefficients(&w, 1, 1, 2);
         assert!((c[0] - 1.0 / 3.0).abs() < 1e-5 && (c[1] - 2.0 / 3.0).abs() < 1e-5);
-        let sm = Presynaptic { kind: PresynapticKind::Softmax, dim: PresynapticDim::Input };
+        let sm = Presynaptic {
+            kind: PresynapticKind::Softmax,
+            dim: PresynapticDim::Input,
+        };
         let c = sm.coefficients(&w, 1, 1, 2);
         let e = std::f32::consts::E;
         assert!((c[1] - e / (1.0 + e)).abs() < 1e-5);
-        let l2 = Presynaptic { kind: PresynapticKind::L2, dim: PresynapticDim::Input };
+        let l2 = Presynaptic {
+            kind: PresynapticKind::L2,
+            dim: PresynapticDim::Input,
+        };
         let c = l2.coefficients(&w, 1, 1, 2);
         assert!((c[0] - 1.0 / 5f32.sqrt()).abs() < 1e-5);
         // Output dimension: two units, one input each, compete with each other.
-        let out = Presynaptic { kind: PresynapticKind::Linear, dim: PresynapticDim::Output };
+        let out = Presynaptic {
+            kind: PresynapticKind::Linear,
+            dim: PresynapticDim::Output,
+        };
         let c = out.coefficients(&[1.0, 0.5], 2, 1, 1);
         assert!((c[0] - 1.0 / 3.0).abs() < 1e-5);
         // Spatial: one unit, two taps, one channel.
-        let sp = Presynaptic { kind: PresynapticKind::Linear, dim: PresynapticDim::Spatial };
+        let sp = Presynaptic {
+            kind: PresynapticKind::Linear,
+            dim: PresynapticDim::Spatial,
+        };
         assert_eq!(sp.coefficients(&w, 1, 2, 1), lin.coefficients(&w, 1, 1, 2));
     }
 }

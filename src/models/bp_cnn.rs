@@ -155,48 +155,55 @@ impl CustomOp1 for PoolNhwc {
         Ok((CpuStorage::F32(o.data), Shape::from((n, o.h, o.w, c))))
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
         let (n, h, w, c) = arg.dims4()?;
         let (_, ho, wo, _) = grad.dims4()?;
         let x: Vec<f32> = arg.flatten_all()?.to_vec1()?;
         let g: Vec<f32> = grad.flatten_all()?.to_vec1()?;
         let (k, s, p) = (self.k, self.s, self.p);
         let mut dx = vec![0f32; x.len()];
-        dx.par_chunks_mut(h * w * c).enumerate().for_each(|(img, d)| {
-            let xi = &x[img * h * w * c..(img + 1) * h * w * c];
-            for oy in 0..ho {
-                for ox in 0..wo {
-                    for ch in 0..c {
-                        let gv = g[((img * ho + oy) * wo + ox) * c + ch];
-                        let mut best: Option<(usize, f32)> = None;
-                        for dy in 0..k {
-                            let y = (oy * s + dy) as isize - p as isize;
-                            if y < 0 || y >= h as isize {
-                                continue;
-                            }
-                            for dxx in 0..k {
-                                let xx = (ox * s + dxx) as isize - p as isize;
-                                if xx < 0 || xx >= w as isize {
+        dx.par_chunks_mut(h * w * c)
+            .enumerate()
+            .for_each(|(img, d)| {
+                let xi = &x[img * h * w * c..(img + 1) * h * w * c];
+                for oy in 0..ho {
+                    for ox in 0..wo {
+                        for ch in 0..c {
+                            let gv = g[((img * ho + oy) * wo + ox) * c + ch];
+                            let mut best: Option<(usize, f32)> = None;
+                            for dy in 0..k {
+                                let y = (oy * s + dy) as isize - p as isize;
+                                if y < 0 || y >= h as isize {
                                     continue;
                                 }
-                                let i = (y as usize * w + xx as usize) * c + ch;
-                                match self.kind {
-                                    PoolKind::Avg => d[i] += gv / (k * k) as f32,
-                                    PoolKind::Max => {
-                                        if best.is_none_or(|(_, bv)| xi[i] > bv) {
-                                            best = Some((i, xi[i]));
+                                for dxx in 0..k {
+                                    let xx = (ox * s + dxx) as isize - p as isize;
+                                    if xx < 0 || xx >= w as isize {
+                                        continue;
+                                    }
+                                    let i = (y as usize * w + xx as usize) * c + ch;
+                                    match self.kind {
+                                        PoolKind::Avg => d[i] += gv / (k * k) as f32,
+                                        PoolKind::Max => {
+                                            if best.is_none_or(|(_, bv)| xi[i] > bv) {
+                                                best = Some((i, xi[i]));
+                                            }
                                         }
                                     }
                                 }
                             }
-                        }
-                        if let Some((i, _)) = best {
-                            d[i] += gv;
+                            if let Some((i, _)) = best {
+                                d[i] += gv;
+                            }
                         }
                     }
                 }
-            }
-        });
+            });
         Ok(Some(Tensor::from_vec(dx, (n, h, w, c), arg.device())?))
     }
 }
@@ -330,9 +337,19 @@ impl BpSoftHebb {
             };
             let y = y.reshape((n, ho, wo, s.cout))?;
             let op = if s.max_pool {
-                PoolNhwc { kind: PoolKind::Max, k: 4, s: 2, p: 1 }
+                PoolNhwc {
+                    kind: PoolKind::Max,
+                    k: 4,
+                    s: 2,
+                    p: 1,
+                }
             } else {
-                PoolNhwc { kind: PoolKind::Avg, k: 2, s: 2, p: 0 }
+                PoolNhwc {
+                    kind: PoolKind::Avg,
+                    k: 2,
+                    s: 2,
+                    p: 0,
+                }
             };
             x = y.apply_op1(op)?;
         }
@@ -341,7 +358,13 @@ impl BpSoftHebb {
         if train && self.dropout > 0.0 {
             let keep = 1.0 - self.dropout;
             let mask: Vec<f32> = (0..f.elem_count())
-                .map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 })
+                .map(|_| {
+                    if rng.random::<f32>() < keep {
+                        1.0 / keep
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
             let m = Tensor::from_vec(mask, f.shape(), f.device())?;
             f = (f * m)?;
@@ -361,13 +384,21 @@ mod tests {
         // through candle's autograd.
         let dev = Device::Cpu;
         let x = Var::from_tensor(
-            &Tensor::from_vec((0..2 * 4 * 4 * 3).map(|i| (i as f32 * 0.37).sin()).collect(), (2, 4, 4, 3), &dev)
-                .unwrap(),
+            &Tensor::from_vec(
+                (0..2 * 4 * 4 * 3)
+                    .map(|i| (i as f32 * 0.37).sin())
+                    .collect(),
+                (2, 4, 4, 3),
+                &dev,
+            )
+            .unwrap(),
         )
         .unwrap();
         let cols = x.as_tensor().apply_op1(Im2Col { k: 3, pad: 1 }).unwrap();
         let g = Tensor::from_vec(
-            (0..cols.elem_count()).map(|i| (i as f32 * 0.11).cos()).collect(),
+            (0..cols.elem_count())
+                .map(|i| (i as f32 * 0.11).cos())
+                .collect(),
             cols.shape(),
             &dev,
         )
@@ -375,8 +406,16 @@ mod tests {
         let lhs = (&cols * &g).unwrap().sum_all().unwrap();
         let grads = lhs.backward().unwrap();
         let gx = grads.get(x.as_tensor()).unwrap();
-        let rhs: f32 = (x.as_tensor() * gx).unwrap().sum_all().unwrap().to_scalar().unwrap();
+        let rhs: f32 = (x.as_tensor() * gx)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap();
         let lhs: f32 = lhs.to_scalar().unwrap();
-        assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
     }
 }

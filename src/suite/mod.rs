@@ -316,7 +316,9 @@ impl Suite {
     /// A pattern ending in `@N` also selects the seed: `Foo@0`.
     pub fn filtered(&self, pattern: Option<&str>) -> Vec<&RunSpec> {
         let (pattern, seed) = match pattern.and_then(|p| p.rsplit_once('@')) {
-            Some((name, seed)) if seed.parse::<u64>().is_ok() => (Some(name), seed.parse::<u64>().ok()),
+            Some((name, seed)) if seed.parse::<u64>().is_ok() => {
+                (Some(name), seed.parse::<u64>().ok())
+            }
             _ => (pattern, None),
         };
         self.runs

@@ -24,7 +24,10 @@ pub struct FeatureStore {
 
 impl FeatureStore {
     pub fn new(dim: usize) -> Self {
-        FeatureStore { dim, data: Vec::new() }
+        FeatureStore {
+            dim,
+            data: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -119,13 +122,19 @@ pub fn train_head(
             }
             if s.dropout > 0.0 {
                 for v in x.iter_mut() {
-                    *v = if rng.random::<f32>() < keep { *v / keep } else { 0.0 };
+                    *v = if rng.random::<f32>() < keep {
+                        *v / keep
+                    } else {
+                        0.0
+                    };
                 }
             }
             let x = Tensor::from_vec(x, (chunk.len(), dim), &dev)?;
             let y: Vec<u32> = chunk.iter().map(|&i| train_labels[i] as u32).collect();
             let y = Tensor::from_vec(y, chunk.len(), &dev)?;
-            let z = x.matmul(&w.as_tensor().t()?)?.broadcast_add(b.as_tensor())?;
+            let z = x
+                .matmul(&w.as_tensor().t()?)?
+                .broadcast_add(b.as_tensor())?;
             let loss = candle_nn::loss::cross_entropy(&z, &y)?;
             opt.backward_step(&loss)?;
             total += loss.to_scalar::<f32>()? as f64;
@@ -159,7 +168,9 @@ fn predict(f: &FeatureStore, w: &Var, b: &Var, classes: usize) -> Result<Vec<u8>
     for start in (0..n).step_by(1000) {
         let idx: Vec<usize> = (start..(start + 1000).min(n)).collect();
         let x = Tensor::from_vec(f.gather(&idx, 1.0), (idx.len(), f.dim), &Device::Cpu)?;
-        let z = x.matmul(&w.as_tensor().t()?)?.broadcast_add(b.as_tensor())?;
+        let z = x
+            .matmul(&w.as_tensor().t()?)?
+            .broadcast_add(b.as_tensor())?;
         let z: Vec<f32> = z.flatten_all()?.to_vec1()?;
         out.extend(argmax_rows(&z, classes));
     }

@@ -73,7 +73,11 @@ type Ctor = fn(&CompetitionParams) -> Box<dyn Competition>;
 pub static REGISTRY: &[(&str, Ctor)] = &[
     ("none", |_| Box::new(NoCompetition)),
     ("hard_wta", |_| Box::new(HardWta)),
-    ("soft_wta", |p| Box::new(SoftWta { t_invert: p.t_invert })),
+    ("soft_wta", |p| {
+        Box::new(SoftWta {
+            t_invert: p.t_invert,
+        })
+    }),
     ("temporal", |p| Box::new(Temporal::new(p.window))),
     ("statistical", |p| Box::new(Statistical { k: p.stat_k })),
 ];

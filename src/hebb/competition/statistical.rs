@@ -23,8 +23,8 @@ impl Competition for Statistical {
             .map(|row| {
                 let n = row.len() as f32;
                 let mean = row.iter().sum::<f32>() / n;
-                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>()
-                    / (n - 1.0).max(1.0);
+                let var =
+                    row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / (n - 1.0).max(1.0);
                 let threshold = mean + self.k * var.sqrt();
                 let (win, value) = argmax(row);
                 if value > threshold {

@@ -63,7 +63,9 @@ impl Correlator<'_> {
             Some(win) => self.patches.with_slice(|p| {
                 // Each thread owns a band of units and scans the winners.
                 let mut out = vec![0f32; units * cols];
-                let band = units.div_ceil(rayon::current_num_threads().max(1) * 4).max(1);
+                let band = units
+                    .div_ceil(rayon::current_num_threads().max(1) * 4)
+                    .max(1);
                 out.par_chunks_mut(band * cols)
                     .enumerate()
                     .for_each(|(b, o)| {
@@ -74,7 +76,8 @@ impl Correlator<'_> {
                                 continue;
                             }
                             let ar = a[r * units + w as usize];
-                            let dst = &mut o[(w - lo) as usize * cols..(w - lo + 1) as usize * cols];
+                            let dst =
+                                &mut o[(w - lo) as usize * cols..(w - lo + 1) as usize * cols];
                             crate::models::kernels::axpy(ar, &p[r * cols..(r + 1) * cols], dst);
                         }
                     });

@@ -1,0 +1,292 @@
+//! Loading a suite's results. Files are named by run hash, so several
+//! result directories (machines, shards) merge by file name: the first copy
+//! of a run wins and later copies are counted as duplicates, never twice.
+
+use polars::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::run::results::result_files;
+
+/// One run: every epoch row of its result file.
+pub struct Run {
+    pub hash: String,
+    pub path: PathBuf,
+    pub df: DataFrame,
+}
+
+/// The merged results of one suite.
+pub struct Runs {
+    pub runs: Vec<Run>,
+    /// Files skipped because a run with the same hash was already loaded.
+    pub duplicates: usize,
+}
+
+fn perr(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Results {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    }
+}
+
+/// Loads `dir/<suite>/*.parquet` for every directory, merging by run hash.
+pub fn load(dirs: &[PathBuf], suite: &str) -> Result<Runs> {
+    let mut seen = BTreeSet::new();
+    let mut runs = Vec::new();
+    let mut duplicates = 0;
+    for dir in dirs {
+        let d = dir.join(suite);
+        if !d.is_dir() {
+            continue;
+        }
+        for path in result_files(&d)? {
+            let hash = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            if !seen.insert(hash.clone()) {
+                duplicates += 1;
+                continue;
+            }
+            let file = std::fs::File::open(&path).map_err(|e| perr(&path, e))?;
+            let df = ParquetReader::new(file)
+                .finish()
+                .map_err(|e| perr(&path, e))?;
+            runs.push(Run { hash, path, df });
+        }
+    }
+    if runs.is_empty() {
+        return Err(Error::Results {
+            path: dirs.first().cloned().unwrap_or_default().join(suite),
+            msg: format!("no result files for suite `{suite}` in any of the given directories"),
+        });
+    }
+    runs.sort_by_key(|r| (r.text("config"), r.seed(), r.hash.clone()));
+    Ok(Runs { runs, duplicates })
+}
+
+impl Run {
+    /// A text column's value (first row).
+    pub fn text(&self, col: &str) -> String {
+        self.df
+            .column(col)
+            .ok()
+            .and_then(|c| c.str().ok().and_then(|s| s.get(0).map(|v| v.to_string())))
+            .unwrap_or_default()
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.df
+            .column("seed")
+            .ok()
+            .and_then(|c| c.cast(&DataType::UInt64).ok())
+            .and_then(|c| c.u64().ok().and_then(|s| s.get(0)))
+            .unwrap_or(0)
+    }
+
+    /// A numeric column as f64 for every row (None where null or absent).
+    pub fn floats(&self, col: &str) -> Vec<Option<f64>> {
+        match self.df.column(col).and_then(|c| c.cast(&DataType::Float64)) {
+            Ok(c) => match c.f64() {
+                Ok(ca) => (0..ca.len()).map(|i| ca.get(i)).collect(),
+                Err(_) => vec![None; self.df.height()],
+            },
+            Err(_) => vec![None; self.df.height()],
+        }
+    }
+
+    /// The last row's value of a numeric column.
+    pub fn last(&self, col: &str) -> Option<f64> {
+        self.floats(col).last().copied().flatten()
+    }
+
+    /// A numeric column's value at a given classifier epoch.
+    pub fn at_epoch(&self, col: &str, epoch: u32) -> Option<f64> {
+        let e = self.floats("epoch");
+        let v = self.floats(col);
+        e.iter()
+            .zip(v)
+            .find(|(e, _)| **e == Some(epoch as f64))
+            .and_then(|(_, v)| v)
+    }
+
+    /// The reference figures the suite gave this run's configuration.
+    pub fn reference(&self) -> serde_json::Map<String, serde_json::Value> {
+        match serde_json::from_str(&self.text("reference_json")) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => Default::default(),
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.text("status") == "ok"
+    }
+
+    /// The run's artefacts (saved beside its Parquet file), if any.
+    pub fn artefacts(&self) -> BTreeMap<String, candle_core::Tensor> {
+        let p = self.path.with_extension("safetensors");
+        candle_core::safetensors::load(&p, &candle_core::Device::Cpu)
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// Column names present in this run's file.
+    pub fn columns(&self) -> Vec<String> {
+        self.df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+}
+
+impl Runs {
+    pub fn len(&self) -> usize {
+        self.runs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// Configurations in suite order (sorted by name, as loaded).
+    pub fn configs(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.runs {
+            let c = r.text("config");
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    pub fn of_config<'a>(&'a self, config: &'a str) -> impl Iterator<Item = &'a Run> + 'a {
+        self.runs.iter().filter(move |r| r.text("config") == config)
+    }
+
+    pub fn commits(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .runs
+            .iter()
+            .map(|r| {
+                let c = r.text("git_commit");
+                let short = c.chars().take(7).collect::<String>();
+                if r.text("git_dirty") == "true" || self.flag(r, "git_dirty") {
+                    format!("`{short}` (with uncommitted changes)")
+                } else {
+                    format!("`{short}`")
+                }
+            })
+            .collect();
+        set.into_iter().collect()
+    }
+
+    fn flag(&self, r: &Run, col: &str) -> bool {
+        r.df.column(col)
+            .ok()
+            .and_then(|c| c.bool().ok().and_then(|b| b.get(0)))
+            .unwrap_or(false)
+    }
+
+    pub fn devices(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .runs
+            .iter()
+            .map(|r| format!("{} ({})", r.text("device"), r.text("host")))
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// One row per run (its final epoch, or the epoch asked for) with the
+    /// given numeric columns, as a polars frame: `config`, `seed`, then the
+    /// columns. Failed runs are left out.
+    pub fn frame(&self, cols: &[&str], epoch: Option<u32>) -> Result<DataFrame> {
+        let ok: Vec<&Run> = self.runs.iter().filter(|r| r.ok()).collect();
+        let mut columns: Vec<Column> = vec![
+            Column::new(
+                "config".into(),
+                ok.iter().map(|r| r.text("config")).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "seed".into(),
+                ok.iter().map(|r| r.seed()).collect::<Vec<_>>(),
+            ),
+        ];
+        for c in cols {
+            let v: Vec<Option<f64>> = ok
+                .iter()
+                .map(|r| match epoch {
+                    Some(e) => r.at_epoch(c, e),
+                    None => r.last(c),
+                })
+                .collect();
+            columns.push(Column::new((*c).into(), v));
+        }
+        DataFrame::new(ok.len(), columns).map_err(|e| Error::Params(e.to_string()))
+    }
+}
+
+/// Mean, sample standard deviation and count of each metric per
+/// configuration (polars `group_by`), in first-seen order.
+pub fn aggregate(df: &DataFrame, metrics: &[&str]) -> Result<DataFrame> {
+    let mut aggs = Vec::new();
+    for m in metrics {
+        aggs.push(col(*m).mean().alias(format!("{m}_mean")));
+        aggs.push(col(*m).std(1).alias(format!("{m}_std")));
+        aggs.push(col(*m).count().alias(format!("{m}_n")));
+    }
+    df.clone()
+        .lazy()
+        .group_by_stable([col("config")])
+        .agg(aggs)
+        .collect()
+        .map_err(|e| Error::Params(format!("aggregation failed: {e}")))
+}
+
+/// Reads one f64 cell of an aggregated frame.
+pub fn cell(df: &DataFrame, column: &str, row: usize) -> Option<f64> {
+    df.column(column)
+        .ok()?
+        .cast(&DataType::Float64)
+        .ok()?
+        .f64()
+        .ok()?
+        .get(row)
+}
+
+/// Reads one text cell.
+pub fn text_cell(df: &DataFrame, column: &str, row: usize) -> String {
+    df.column(column)
+        .ok()
+        .and_then(|c| c.str().ok().and_then(|s| s.get(row).map(|v| v.to_string())))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregation_matches_hand_computed_mean_std_n() {
+        // config a: 0.5, 0.7 → mean 0.6, sample std √0.02 = 0.141421; n 2.
+        // config b: 0.9 → mean 0.9, std null, n 1.
+        let df = DataFrame::new(
+            3,
+            vec![
+                Column::new("config".into(), ["a", "b", "a"]),
+                Column::new("seed".into(), [0u64, 0, 1]),
+                Column::new("test_accuracy".into(), [0.5f64, 0.9, 0.7]),
+            ],
+        )
+        .unwrap();
+        let agg = aggregate(&df, &["test_accuracy"]).unwrap();
+        assert_eq!(text_cell(&agg, "config", 0), "a");
+        assert!((cell(&agg, "test_accuracy_mean", 0).unwrap() - 0.6).abs() < 1e-12);
+        assert!((cell(&agg, "test_accuracy_std", 0).unwrap() - 0.02f64.sqrt()).abs() < 1e-12);
+        assert_eq!(cell(&agg, "test_accuracy_n", 0), Some(2.0));
+        assert_eq!(cell(&agg, "test_accuracy_mean", 1), Some(0.9));
+        assert_eq!(cell(&agg, "test_accuracy_std", 1), None);
+    }
+}

@@ -1,0 +1,91 @@
+//! `hebbench report`: turns a suite's Parquet results (from one or several
+//! result directories) into a Markdown report with tables that mirror the
+//! papers' and PNG/SVG plots.
+//!
+//! - [`data`]: loading and merging result files (by run hash), and the
+//!   aggregation over seeds, done with polars;
+//! - [`tables`]: Markdown and CSV tables;
+//! - [`plots`]: plotters charts, rasterised with an embedded font so that no
+//!   system font is needed.
+
+pub mod data;
+pub mod plots;
+pub mod tables;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, Result};
+
+/// Renders the report of `suite` from `dirs` into `out`.
+///
+/// With the suite's definition (`current`: the run hashes it expands to
+/// now), result files of runs the suite no longer contains (older
+/// parameters) are left out and counted.
+pub fn render(
+    dirs: &[PathBuf],
+    suite: &str,
+    current: Option<&std::collections::BTreeSet<String>>,
+    out: &Path,
+    command: &str,
+) -> Result<Summary> {
+    std::fs::create_dir_all(out).at(out)?;
+    let mut runs = data::load(dirs, suite)?;
+    let before = runs.runs.len();
+    if let Some(cur) = current {
+        runs.runs.retain(|r| cur.contains(&r.hash));
+    }
+    let stale = before - runs.runs.len();
+    let mut md = String::new();
+    let commits = runs.commits();
+    let _ = writeln!(md, "# {suite}\n");
+    let _ = writeln!(
+        md,
+        "Produced by `{command}` from {} runs ({} result files skipped as duplicates of the same run hash, \
+         {stale} left out because the suite no longer contains them) \
+         in {}. Runs were made at commit(s) {} on {}. Every figure below was read from those result files.\n",
+        runs.len(),
+        runs.duplicates,
+        dirs.iter().map(|d| format!("`{}`", d.display())).collect::<Vec<_>>().join(", "),
+        commits.join(", "),
+        runs.devices().join(", "),
+    );
+    let mut files = Vec::new();
+    for section in tables::sections(&runs)? {
+        let _ = writeln!(md, "## {}\n\n{}\n", section.title, section.note);
+        md.push_str(&section.table.markdown());
+        md.push('\n');
+        let csv = out.join(format!("{}.csv", section.slug));
+        crate::atomic::write_bytes(&csv, section.table.csv().as_bytes())?;
+        let _ = writeln!(md, "CSV: [`{}.csv`]({}.csv)\n", section.slug, section.slug);
+        files.push(csv);
+    }
+    let figures = plots::all(&runs, out)?;
+    if !figures.is_empty() {
+        let _ = writeln!(md, "## Figures\n");
+    }
+    for f in &figures {
+        let _ = writeln!(md, "### {}\n\n{}\n", f.title, f.caption);
+        let _ = writeln!(md, "![{}]({})\n", f.title, f.png);
+        if let Some(svg) = &f.svg {
+            let _ = writeln!(md, "SVG: [`{svg}`]({svg})\n");
+        }
+    }
+    let index = out.join("index.md");
+    crate::atomic::write_bytes(&index, md.as_bytes())?;
+    Ok(Summary {
+        runs: runs.len(),
+        tables: files.len(),
+        figures: figures.len(),
+        index,
+    })
+}
+
+/// What a report contains.
+#[derive(Debug)]
+pub struct Summary {
+    pub runs: usize,
+    pub tables: usize,
+    pub figures: usize,
+    pub index: PathBuf,
+}

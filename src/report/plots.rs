@@ -1,0 +1,781 @@
+//! Figures. Charts are drawn with plotters as SVG and rasterised to PNG by
+//! resvg with an embedded DejaVu Sans, so no system font is needed. Image
+//! grids (filters, weight tapestries, snapshots) are written straight as
+//! SVG rectangles and rasterised the same way (PNG only: their SVG would be
+//! megabytes of rectangles).
+
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::data::{aggregate, cell, text_cell, Run, Runs};
+use crate::error::{Error, Result};
+
+/// The font every figure is rendered with (Bitstream Vera licence, see
+/// `assets/DejaVuSans-LICENSE.txt`).
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+/// One written figure.
+pub struct Figure {
+    pub title: String,
+    pub caption: String,
+    pub png: String,
+    pub svg: Option<String>,
+}
+
+fn pe(e: impl std::fmt::Debug) -> Error {
+    Error::Params(format!("plot failed: {e:?}"))
+}
+
+/// Rasterises an SVG document to PNG with the embedded font.
+pub fn svg_to_png(svg: &str, path: &Path) -> Result<()> {
+    use resvg::{tiny_skia, usvg};
+    let mut opt = usvg::Options {
+        font_family: "DejaVu Sans".into(),
+        ..Default::default()
+    };
+    {
+        let db = opt.fontdb_mut();
+        db.load_font_data(FONT.to_vec());
+        db.set_sans_serif_family("DejaVu Sans");
+        db.set_serif_family("DejaVu Sans");
+    }
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(pe)?;
+    let size = tree.size().to_int_size();
+    let mut pixmap =
+        tiny_skia::Pixmap::new(size.width(), size.height()).ok_or_else(|| pe("empty image"))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    let png = pixmap.encode_png().map_err(pe)?;
+    crate::atomic::write_bytes(path, &png)
+}
+
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_string()
+}
+
+fn save_chart(out: &Path, name: &str, svg: String, title: &str, caption: String) -> Result<Figure> {
+    let svg_name = format!("{name}.svg");
+    let png_name = format!("{name}.png");
+    crate::atomic::write_bytes(&out.join(&svg_name), svg.as_bytes())?;
+    svg_to_png(&svg, &out.join(&png_name))?;
+    Ok(Figure {
+        title: title.into(),
+        caption,
+        png: png_name,
+        svg: Some(svg_name),
+    })
+}
+
+/// Every figure the results support.
+pub fn all(runs: &Runs, out: &Path) -> Result<Vec<Figure>> {
+    let mut figs = Vec::new();
+    if let Some(f) = accuracy(runs, out)? {
+        figs.push(f);
+    }
+    if let Some(f) = epochs(runs, out)? {
+        figs.push(f);
+    }
+    if let Some(f) = lines_learned(runs, out)? {
+        figs.push(f);
+    }
+    for config in runs.configs() {
+        // Artefacts of the lowest seed that succeeded.
+        let Some(run) = runs
+            .of_config(&config)
+            .filter(|r| r.ok())
+            .min_by_key(|r| r.seed())
+        else {
+            continue;
+        };
+        let arts = run.artefacts();
+        if arts.is_empty() {
+            continue;
+        }
+        figs.extend(artefact_figures(run, &config, &arts, out)?);
+    }
+    Ok(figs)
+}
+
+fn accuracy(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
+    let df = runs.frame(&["test_accuracy"], None)?;
+    if df.height() == 0 {
+        return Ok(None);
+    }
+    let agg = aggregate(&df, &["test_accuracy"])?;
+    let n = agg.height();
+    let rows: Vec<(String, f64, f64, Option<f64>)> = (0..n)
+        .filter_map(|i| {
+            let c = text_cell(&agg, "config", i);
+            let m = cell(&agg, "test_accuracy_mean", i)?;
+            let s = cell(&agg, "test_accuracy_std", i).unwrap_or(0.0);
+            let r = runs
+                .of_config(&c)
+                .next()
+                .map(|r| r.reference())
+                .unwrap_or_default();
+            let reference = r
+                .get("test_accuracy")
+                .or_else(|| r.get("mean"))
+                .and_then(|v| v.as_f64());
+            Some((c, 100.0 * m, 100.0 * s, reference.map(|v| 100.0 * v)))
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let longest = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(10);
+    let label_w = (longest as u32 * 8 + 20).clamp(120, 460);
+    let h = 140 + 30 * rows.len() as u32;
+    let lo = rows
+        .iter()
+        .flat_map(|r| [r.1 - r.2, r.3.unwrap_or(r.1)])
+        .fold(f64::INFINITY, f64::min);
+    let hi = rows
+        .iter()
+        .flat_map(|r| [r.1 + r.2, r.3.unwrap_or(r.1)])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (x0, x1) = (
+        ((lo - 5.0) / 5.0).floor() * 5.0,
+        ((hi + 5.0) / 5.0).ceil() * 5.0,
+    );
+    let (x0, x1) = (x0.max(0.0), x1.min(100.0));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (label_w + 560, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(pe)?;
+        let k = rows.len();
+        let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Test accuracy per configuration", ("sans-serif", 20))
+            .margin(12)
+            .margin_bottom(40)
+            .x_label_area_size(45)
+            .y_label_area_size(label_w)
+            .build_cartesian_2d(x0..x1, (0..k.saturating_sub(1)).into_segmented())
+            .map_err(pe)?;
+        chart
+            .configure_mesh()
+            .x_desc("test accuracy (%)")
+            .y_labels(k)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(pe)?;
+        let ours = BLUE;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, r)| {
+                ErrorBar::new_horizontal(
+                    SegmentValue::CenterOf(i),
+                    r.1 - r.2,
+                    r.1,
+                    r.1 + r.2,
+                    ours.filled(),
+                    8,
+                )
+            }))
+            .map_err(pe)?;
+        chart
+            .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+                r.3.map(|v| Cross::new((v, SegmentValue::CenterOf(i)), 6, RED.stroke_width(2)))
+            }))
+            .map_err(pe)?;
+        // Legend under the plot, clear of the data.
+        let (lx, ly) = (label_w as i32 + 20, h as i32 - 24);
+        root.draw(&Circle::new((lx, ly + 7), 4, ours.filled()))
+            .map_err(pe)?;
+        root.draw(&Text::new(
+            "hebbench: mean ± std over seeds",
+            (lx + 10, ly),
+            ("sans-serif", 13).into_font(),
+        ))
+        .map_err(pe)?;
+        root.draw(&Cross::new((lx + 250, ly + 7), 5, RED.stroke_width(2)))
+            .map_err(pe)?;
+        root.draw(&Text::new(
+            "reference (paper)",
+            (lx + 260, ly),
+            ("sans-serif", 13).into_font(),
+        ))
+        .map_err(pe)?;
+        root.present().map_err(pe)?;
+    }
+    Ok(Some(save_chart(
+        out,
+        "accuracy",
+        svg,
+        "Accuracy per configuration",
+        "Final-epoch test accuracy, ours as mean with ± one sample std over seeds (a dot when there is one seed), the suite's reference figure as a red cross.".into(),
+    )?))
+}
+
+fn epochs(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
+    let mut series: Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> = Vec::new();
+    for c in runs.configs() {
+        let Some(run) = runs
+            .of_config(&c)
+            .filter(|r| r.ok())
+            .min_by_key(|r| r.seed())
+        else {
+            continue;
+        };
+        let e = run.floats("epoch");
+        let te = run.floats("test_accuracy");
+        let tr = run.floats("train_accuracy");
+        let pts = |v: &[Option<f64>]| -> Vec<(f64, f64)> {
+            e.iter()
+                .zip(v)
+                .filter_map(|(e, v)| Some((e.as_ref().copied()?, 100.0 * (*v)?)))
+                .collect()
+        };
+        let (a, b) = (pts(&te), pts(&tr));
+        if a.len() > 1 {
+            series.push((c, a, b));
+        }
+    }
+    if series.is_empty() {
+        return Ok(None);
+    }
+    let max_e = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.0))
+        .fold(1.0, f64::max);
+    let all: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.1.iter().chain(s.2.iter()).map(|p| p.1))
+        .collect();
+    let lo = (all.iter().cloned().fold(f64::INFINITY, f64::min) / 5.0).floor() * 5.0;
+    let hi =
+        ((all.iter().cloned().fold(f64::NEG_INFINITY, f64::max) / 5.0).ceil() * 5.0).min(100.0);
+    let mut svg = String::new();
+    let legend_h = 22 * series.len() as u32;
+    {
+        let root = SVGBackend::with_string(&mut svg, (1000, 520 + legend_h)).into_drawing_area();
+        root.fill(&WHITE).map_err(pe)?;
+        let (top, bottom) = root.split_vertically(520);
+        let mut chart = ChartBuilder::on(&top)
+            .caption(
+                "Classifier training: accuracy per epoch",
+                ("sans-serif", 20),
+            )
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .margin_right(30)
+            .build_cartesian_2d(0.5..max_e + 0.5, lo.max(0.0)..hi)
+            .map_err(pe)?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_desc("classifier epoch")
+            .y_desc("accuracy (%)")
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(pe)?;
+        for (i, (_, test, train)) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(test.iter().cloned(), color.stroke_width(2)))
+                .map_err(pe)?;
+            if test.len() <= 30 {
+                chart
+                    .draw_series(test.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .map_err(pe)?;
+            }
+            chart
+                .draw_series(DashedLineSeries::new(
+                    train.iter().cloned(),
+                    6,
+                    4,
+                    color.stroke_width(1),
+                ))
+                .map_err(pe)?;
+        }
+        // Legend below the plot, one line per configuration.
+        for (i, (name, _, _)) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let y = 8 + 22 * i as i32;
+            bottom
+                .draw(&PathElement::new(
+                    vec![(70, y + 7), (110, y + 7)],
+                    color.stroke_width(2),
+                ))
+                .map_err(pe)?;
+            bottom
+                .draw(&Text::new(
+                    name.clone(),
+                    (120, y),
+                    ("sans-serif", 13).into_font(),
+                ))
+                .map_err(pe)?;
+        }
+        root.present().map_err(pe)?;
+    }
+    Ok(Some(save_chart(
+        out,
+        "epochs",
+        svg,
+        "Accuracy per classifier epoch",
+        "Test accuracy (solid, dots) and training accuracy (dashed) after each classifier epoch, lowest seed of each configuration (the report's Fig. 9).".into(),
+    )?))
+}
+
+fn lines_learned(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for c in runs.configs() {
+        let mut acc: BTreeMap<u64, (f64, usize)> = BTreeMap::new();
+        for r in runs.of_config(&c).filter(|r| r.ok()) {
+            for col in r.columns() {
+                if let Some(n) = col
+                    .strip_prefix("s_lines_at_")
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
+                    if let Some(v) = r.last(&col) {
+                        let e = acc.entry(n).or_insert((0.0, 0));
+                        e.0 += v;
+                        e.1 += 1;
+                    }
+                }
+            }
+        }
+        if !acc.is_empty() {
+            series.push((
+                c,
+                acc.into_iter()
+                    .map(|(n, (s, k))| (n as f64, s / k as f64))
+                    .collect(),
+            ));
+        }
+    }
+    if series.is_empty() {
+        return Ok(None);
+    }
+    let max_x = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.0))
+        .fold(1.0, f64::max);
+    let max_y = series
+        .iter()
+        .flat_map(|s| s.1.iter().map(|p| p.1))
+        .fold(1.0, f64::max);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
+        root.fill(&WHITE).map_err(pe)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Földiák bars: lines learned", ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0..max_x, 0.0..max_y.ceil() + 1.0)
+            .map_err(pe)?;
+        chart
+            .configure_mesh()
+            .x_desc("training trials")
+            .y_desc("lines learned (mean over seeds)")
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(pe)?;
+        for (i, (name, pts)) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(pts.iter().cloned(), color.stroke_width(2)))
+                .map_err(pe)?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .draw()
+            .map_err(pe)?;
+        root.present().map_err(pe)?;
+    }
+    Ok(Some(save_chart(
+        out,
+        "lines_learned",
+        svg,
+        "Lines learned against trials",
+        "Number of the 16 bars that some unit has learned (strict criterion), mean over seeds, every 100 trials.".into(),
+    )?))
+}
+
+/// A tile of an image grid: width, height and RGB values in [0, 1].
+struct Tile {
+    w: usize,
+    h: usize,
+    rgb: Vec<[f32; 3]>,
+}
+
+fn diverging(v: f32) -> [f32; 3] {
+    // −1 → blue, 0 → white, +1 → red.
+    let v = v.clamp(-1.0, 1.0);
+    if v >= 0.0 {
+        [1.0, 1.0 - v, 1.0 - v]
+    } else {
+        [1.0 + v, 1.0 + v, 1.0]
+    }
+}
+
+/// Each tile scaled to its own max |value|, diverging colours.
+fn signed_tiles(data: &[f32], n: usize, h: usize, w: usize) -> Vec<Tile> {
+    data.chunks(h * w)
+        .take(n)
+        .map(|t| {
+            let m = t.iter().fold(1e-12f32, |a, v| a.max(v.abs()));
+            Tile {
+                w,
+                h,
+                rgb: t.iter().map(|v| diverging(v / m)).collect(),
+            }
+        })
+        .collect()
+}
+
+/// RGB tiles from `(n, 3, h, w)` data, each min–max normalised.
+fn rgb_tiles(data: &[f32], n: usize, h: usize, w: usize) -> Vec<Tile> {
+    data.chunks(3 * h * w)
+        .take(n)
+        .map(|t| {
+            let (lo, hi) = t
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            let s = (hi - lo).max(1e-12);
+            let rgb = (0..h * w)
+                .map(|p| [0, 1, 2].map(|c| (t[c * h * w + p] - lo) / s))
+                .collect();
+            Tile { w, h, rgb }
+        })
+        .collect()
+}
+
+/// Grey tiles scaled to [min, max] of each tile.
+fn grey_tiles(data: &[f32], n: usize, h: usize, w: usize) -> Vec<Tile> {
+    data.chunks(h * w)
+        .take(n)
+        .map(|t| {
+            let (lo, hi) = t
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            let s = (hi - lo).max(1e-12);
+            Tile {
+                w,
+                h,
+                rgb: t.iter().map(|v| [(v - lo) / s; 3]).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Writes a titled grid of tiles as PNG.
+fn grid(
+    out: &Path,
+    name: &str,
+    title: &str,
+    subtitle: &str,
+    tiles: &[Tile],
+    cols: usize,
+    scale: usize,
+) -> Result<String> {
+    let cols = cols.max(1);
+    let rows = tiles.len().div_ceil(cols);
+    let (tw, th) = (
+        tiles.first().map_or(1, |t| t.w),
+        tiles.first().map_or(1, |t| t.h),
+    );
+    let gap = 2 * scale.max(1);
+    let (left, top) = (20usize, 70usize);
+    let width = (left * 2 + cols * (tw * scale + gap)).max(520);
+    let height = top + rows * (th * scale + gap) + 20;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" shape-rendering=\"crispEdges\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
+         <text x=\"{left}\" y=\"28\" font-family=\"sans-serif\" font-size=\"20\">{}</text>\
+         <text x=\"{left}\" y=\"52\" font-family=\"sans-serif\" font-size=\"13\" fill=\"#444\">{}</text>",
+        xml(title),
+        xml(subtitle)
+    );
+    for (i, t) in tiles.iter().enumerate() {
+        let (gx, gy) = (
+            left + (i % cols) * (tw * scale + gap),
+            top + (i / cols) * (th * scale + gap),
+        );
+        for y in 0..t.h {
+            for x in 0..t.w {
+                let [r, g, b] =
+                    t.rgb[y * t.w + x].map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8);
+                s += &format!(
+                    "<rect x=\"{}\" y=\"{}\" width=\"{scale}\" height=\"{scale}\" fill=\"#{r:02x}{g:02x}{b:02x}\"/>",
+                    gx + x * scale,
+                    gy + y * scale
+                );
+            }
+        }
+    }
+    s += "</svg>";
+    let png = format!("{name}.png");
+    svg_to_png(&s, &out.join(&png))?;
+    Ok(png)
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn tensor(
+    arts: &BTreeMap<String, candle_core::Tensor>,
+    name: &str,
+) -> Option<(Vec<usize>, Vec<f32>)> {
+    let t = arts.get(name)?;
+    let v: Vec<f32> = t
+        .flatten_all()
+        .ok()?
+        .to_dtype(candle_core::DType::F32)
+        .ok()?
+        .to_vec1()
+        .ok()?;
+    Some((t.dims().to_vec(), v))
+}
+
+fn artefact_figures(
+    run: &Run,
+    config: &str,
+    arts: &BTreeMap<String, candle_core::Tensor>,
+    out: &Path,
+) -> Result<Vec<Figure>> {
+    let mut figs = Vec::new();
+    let s = slug(config);
+    let seed = run.seed();
+    // Hebbian CNN: first-layer filters and weight histograms.
+    if let Some((shape, w)) = tensor(arts, "layer0_weights") {
+        if shape.len() == 4 && shape[1] == 3 {
+            let tiles = rgb_tiles(&w, shape[0], shape[2], shape[3]);
+            let png = grid(out, &format!("filters_{s}"), &format!("{config}: first-layer filters"),
+                &format!("{} filters of {}×{} pixels (RGB, each min–max scaled), seed {seed}, after the Hebbian epoch", shape[0], shape[2], shape[3]),
+                &tiles, 16, 6)?;
+            figs.push(Figure {
+                title: format!("First-layer filters: {config}"),
+                caption: "Each kernel shown as an RGB image, min–max scaled on its own.".into(),
+                png,
+                svg: None,
+            });
+        }
+    }
+    let mut hists = Vec::new();
+    for i in 0.. {
+        let (Some((_, counts)), Some((_, range))) = (
+            tensor(arts, &format!("layer{i}_hist")),
+            tensor(arts, &format!("layer{i}_hist_range")),
+        ) else {
+            break;
+        };
+        hists.push((i, counts, range));
+    }
+    if !hists.is_empty() {
+        figs.push(histograms(out, &s, config, seed, &hists)?);
+    }
+    // Krotov: the weight tapestry.
+    if let Some((shape, w)) = tensor(arts, "w_first100") {
+        let d = shape[1];
+        let tiles = if d == 3072 {
+            rgb_tiles(&w, shape[0], 32, 32)
+        } else {
+            let side = (d as f64).sqrt() as usize;
+            signed_tiles(&w, shape[0], side, side)
+        };
+        let png = grid(
+            out,
+            &format!("tapestry_{s}"),
+            &format!("{config}: weights of the first {} hidden units", shape[0]),
+            &format!(
+                "seed {seed}; {} (each unit scaled on its own)",
+                if d == 3072 {
+                    "RGB, min–max"
+                } else {
+                    "blue < 0 < red"
+                }
+            ),
+            &tiles,
+            10,
+            3,
+        )?;
+        figs.push(Figure {
+            title: format!("Weight tapestry: {config}"),
+            caption:
+                "The learned synapses of hidden units, drawn as images (the paper's Fig. 3 style)."
+                    .into(),
+            png,
+            svg: None,
+        });
+    }
+    // Földiák: Q snapshots.
+    if let Some((shape, q)) = tensor(arts, "q_snapshots") {
+        let (k, units, r, c) = (shape[0], shape[1], shape[2], shape[3]);
+        let tiles = grey_tiles(&q, k * units, r, c);
+        let png = grid(out, &format!("q_snapshots_{s}"), &format!("{config}: feedforward weights Q over training"),
+            &format!("one row per snapshot (every 400 trials, first row at the start), one column per unit ({units}); seed {seed}; grey: min–max per unit"), &tiles, units, 6)?;
+        figs.push(Figure {
+            title: format!("Q snapshots: {config}"),
+            caption:
+                "Földiák's Figure 3: each unit's weights over the 8×8 grid as training proceeds."
+                    .into(),
+            png,
+            svg: None,
+        });
+    }
+    if let Some((shape, q)) = tensor(arts, "q") {
+        if shape.len() == 3 {
+            let tiles = signed_tiles(&q, shape[0], shape[1], shape[2]);
+            let png = grid(
+                out,
+                &format!("q_{s}"),
+                &format!("{config}: feedforward weights"),
+                &format!("{} units, seed {seed}", shape[0]),
+                &tiles,
+                14,
+                3,
+            )?;
+            figs.push(Figure {
+                title: format!("Feedforward weights: {config}"),
+                caption: "Each unit's learned weights on the 28×28 input.".into(),
+                png,
+                svg: None,
+            });
+        }
+    }
+    // Topographic coder: weights on the grid, reconstructions, activity.
+    if let (Some((ws, w)), Some((is, inputs)), Some((_, recon))) = (
+        tensor(arts, "w"),
+        tensor(arts, "inputs"),
+        tensor(arts, "reconstructions"),
+    ) {
+        if ws.len() == 4 {
+            let tiles = signed_tiles(&w, ws[0] * ws[1], ws[2], ws[3]);
+            let png = grid(
+                out,
+                &format!("topo_weights_{s}"),
+                &format!("{config}: weights on the {}×{} grid", ws[0], ws[1]),
+                &format!("seed {seed}; blue < 0 < red, each unit scaled on its own"),
+                &tiles,
+                ws[1],
+                2,
+            )?;
+            figs.push(Figure {
+                title: format!("Topographic weights: {config}"),
+                caption: "Neighbouring units on the grid should have similar weights.".into(),
+                png,
+                svg: None,
+            });
+        }
+        let k = is[0];
+        let mut tiles = grey_tiles(&inputs, k, is[1], is[2]);
+        tiles.extend(grey_tiles(&recon, k, is[1], is[2]));
+        let png = grid(
+            out,
+            &format!("topo_recon_{s}"),
+            &format!("{config}: test inputs (top) and reconstructions (bottom)"),
+            &format!("seed {seed}"),
+            &tiles,
+            k,
+            3,
+        )?;
+        figs.push(Figure {
+            title: format!("Reconstructions: {config}"),
+            caption: "Test digits and the network's reconstructions Wᵀ·o.".into(),
+            png,
+            svg: None,
+        });
+        if let Some((a_s, act)) = tensor(arts, "activity") {
+            let tiles = grey_tiles(&act, a_s[0], a_s[1], a_s[2]);
+            let png = grid(out, &format!("topo_activity_{s}"), &format!("{config}: activity maps"), &format!("activity o on the {}×{} grid for the inputs above (white = most active, per map); seed {seed}", a_s[1], a_s[2]), &tiles, a_s[0], 6)?;
+            figs.push(Figure {
+                title: format!("Activity maps: {config}"),
+                caption: "Where on the grid each test input excites units.".into(),
+                png,
+                svg: None,
+            });
+        }
+    }
+    Ok(figs)
+}
+
+fn histograms(
+    out: &Path,
+    s: &str,
+    config: &str,
+    seed: u64,
+    hists: &[(usize, Vec<f32>, Vec<f32>)],
+) -> Result<Figure> {
+    let n = hists.len();
+    let cols = n.min(4);
+    let rows = n.div_ceil(cols);
+    let mut svg = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut svg, (300 * cols as u32 + 20, 60 + 260 * rows as u32))
+                .into_drawing_area();
+        root.fill(&WHITE).map_err(pe)?;
+        let root = root
+            .titled(
+                &format!("{config}: weight values per layer (seed {seed})"),
+                ("sans-serif", 18),
+            )
+            .map_err(pe)?;
+        let areas = root.split_evenly((rows, cols));
+        for ((i, counts, range), area) in hists.iter().zip(areas.iter()) {
+            let (lo, hi) = (range[0] as f64, range[1] as f64);
+            let bins = counts.len();
+            let width = (hi - lo).max(1e-12) / bins as f64;
+            let top = counts.iter().cloned().fold(1.0f32, f32::max) as f64;
+            let mut chart = ChartBuilder::on(area)
+                .caption(format!("layer {}", i + 1), ("sans-serif", 14))
+                .margin(8)
+                .x_label_area_size(35)
+                .y_label_area_size(55)
+                .build_cartesian_2d(lo..hi + 1e-9, 0.0..top * 1.05)
+                .map_err(pe)?;
+            chart
+                .configure_mesh()
+                .x_desc("weight value")
+                .y_desc("count")
+                .x_labels(4)
+                .y_labels(4)
+                .label_style(("sans-serif", 11))
+                .draw()
+                .map_err(pe)?;
+            chart
+                .draw_series(counts.iter().enumerate().map(|(b, &c)| {
+                    let x = lo + b as f64 * width;
+                    Rectangle::new([(x, 0.0), (x + width, c as f64)], BLUE.mix(0.6).filled())
+                }))
+                .map_err(pe)?;
+        }
+        root.present().map_err(pe)?;
+    }
+    save_chart(out, &format!("weights_{s}"), svg, &format!("Weight histograms: {config}"),
+        "Distribution of weight values in each Hebbian layer after learning, 64 bins between the layer's smallest and largest weight (the report's Figs. 10–12).".into())
+}

@@ -1,0 +1,377 @@
+//! The report's tables: a results table with the papers' figures beside
+//! ours, Table 4's per-seed layout, Hebbian vs backprop, run-level scalars
+//! and throughput. Reference figures come from the suite files (carried in
+//! each result row's `reference_json`), never from code.
+
+use std::collections::BTreeSet;
+
+use super::data::{aggregate, cell, text_cell, Runs};
+use crate::error::Result;
+
+/// A rectangular table of formatted cells.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn markdown(&self) -> String {
+        let mut s = format!("| {} |\n", self.header.join(" | "));
+        s += &format!("|{}\n", "---|".repeat(self.header.len()));
+        for r in &self.rows {
+            s += &format!("| {} |\n", r.join(" | "));
+        }
+        s
+    }
+
+    pub fn csv(&self) -> String {
+        let q = |v: &String| {
+            if v.contains([',', '"', '\n']) {
+                format!("\"{}\"", v.replace('"', "\"\""))
+            } else {
+                v.clone()
+            }
+        };
+        let mut s = self.header.iter().map(q).collect::<Vec<_>>().join(",") + "\n";
+        for r in &self.rows {
+            s += &(r.iter().map(q).collect::<Vec<_>>().join(",") + "\n");
+        }
+        s
+    }
+}
+
+/// One titled table with an explanation.
+pub struct Section {
+    pub title: String,
+    pub slug: String,
+    pub note: String,
+    pub table: Table,
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.2}", 100.0 * v))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn pm(mean: Option<f64>, std: Option<f64>, n: Option<f64>) -> String {
+    match (mean, std, n) {
+        (Some(m), Some(s), Some(n)) if n > 1.0 => format!("{:.2} ± {:.2}", 100.0 * m, 100.0 * s),
+        (Some(m), _, _) => format!("{:.2}", 100.0 * m),
+        _ => "–".into(),
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.abs() >= 1000.0 => format!("{v:.0}"),
+        Some(v) if v.abs() >= 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.4}"),
+        None => "–".into(),
+    }
+}
+
+fn ref_f64(r: &serde_json::Map<String, serde_json::Value>, k: &str) -> Option<f64> {
+    r.get(k).and_then(|v| v.as_f64())
+}
+
+/// Every table the results support.
+pub fn sections(runs: &Runs) -> Result<Vec<Section>> {
+    let mut out = vec![results(runs)?];
+    if let Some(t) = seeds_table(runs)? {
+        out.push(t);
+    }
+    if let Some(t) = by_kind(runs)? {
+        out.push(t);
+    }
+    if let Some(t) = scalars(runs)? {
+        out.push(t);
+    }
+    out.push(throughput(runs)?);
+    Ok(out)
+}
+
+fn results(runs: &Runs) -> Result<Section> {
+    let df = runs.frame(&["test_accuracy", "test_f1", "total_wall_s"], None)?;
+    let agg = aggregate(&df, &["test_accuracy", "test_f1", "total_wall_s"])?;
+    let mut t = Table {
+        header: [
+            "configuration",
+            "runs ok/total",
+            "final epoch",
+            "test accuracy % (mean ± std)",
+            "macro-F1 % (mean)",
+            "reference accuracy %",
+            "Δ (points)",
+            "reference F1 %",
+            "wall s (mean)",
+            "reference source",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![],
+    };
+    for config in runs.configs() {
+        let all: Vec<_> = runs.of_config(&config).collect();
+        let ok = all.iter().filter(|r| r.ok()).count();
+        let row = (0..agg.height()).find(|&i| text_cell(&agg, "config", i) == config);
+        let get = |c: &str| row.and_then(|i| cell(&agg, c, i));
+        let reference = all.first().map(|r| r.reference()).unwrap_or_default();
+        let ra = ref_f64(&reference, "test_accuracy");
+        let mean = get("test_accuracy_mean");
+        let epochs = all
+            .iter()
+            .filter_map(|r| r.last("epoch"))
+            .fold(0f64, f64::max);
+        t.rows.push(vec![
+            config.clone(),
+            format!("{ok}/{}", all.len()),
+            if epochs > 0.0 {
+                format!("{epochs:.0}")
+            } else {
+                "–".into()
+            },
+            pm(mean, get("test_accuracy_std"), get("test_accuracy_n")),
+            pct(get("test_f1_mean")),
+            pct(ra),
+            match (mean, ra) {
+                (Some(m), Some(r)) => format!("{:+.2}", 100.0 * (m - r)),
+                _ => "–".into(),
+            },
+            pct(ref_f64(&reference, "test_f1")),
+            num(get("total_wall_s_mean")),
+            reference
+                .get("source")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string(),
+        ]);
+    }
+    Ok(Section {
+        title: "Results".into(),
+        slug: "results".into(),
+        note: "Final-epoch test accuracy and macro-F1 per configuration, aggregated over seeds (mean ± sample std); \
+               the reference columns are the figures the suite file gives for that configuration, and Δ is ours minus theirs in percentage points."
+            .into(),
+        table: t,
+    })
+}
+
+/// Report Table 4: per-seed accuracy at a short and a long classifier
+/// budget, for configurations whose reference lists per-run figures.
+fn seeds_table(runs: &Runs) -> Result<Option<Section>> {
+    let configs: Vec<String> = runs
+        .configs()
+        .into_iter()
+        .filter(|c| {
+            runs.of_config(c)
+                .next()
+                .is_some_and(|r| r.reference().contains_key("runs"))
+        })
+        .collect();
+    if configs.is_empty() {
+        return Ok(None);
+    }
+    let first = runs
+        .of_config(&configs[0])
+        .next()
+        .map(|r| r.reference())
+        .unwrap_or_default();
+    let short = ref_f64(&first, "short_epoch").unwrap_or(5.0) as u32;
+    let long = ref_f64(&first, "long_epoch").unwrap_or(10.0) as u32;
+    let seeds: BTreeSet<u64> = runs.runs.iter().map(|r| r.seed()).collect();
+    let short_df = runs.frame(&["test_accuracy"], Some(short))?;
+    let long_df = runs.frame(&["test_accuracy"], Some(long))?;
+    let s_agg = aggregate(&short_df, &["test_accuracy"])?;
+    let l_agg = aggregate(&long_df, &["test_accuracy"])?;
+    let mut header = vec!["configuration".to_string()];
+    header.extend(seeds.iter().map(|s| format!("seed {s} (epoch {short}) %")));
+    header.extend([
+        format!("mean ± std (epoch {short}) %"),
+        format!("epoch {long} (mean) %"),
+        "report runs 1–3 %".into(),
+        "report mean %".into(),
+        "report 10-epoch %".into(),
+    ]);
+    let mut t = Table {
+        header,
+        rows: vec![],
+    };
+    for c in &configs {
+        let mut row = vec![c.clone()];
+        for s in &seeds {
+            row.push(pct(runs
+                .of_config(c)
+                .find(|r| r.seed() == *s && r.ok())
+                .and_then(|r| r.at_epoch("test_accuracy", short))));
+        }
+        let i = (0..s_agg.height()).find(|&i| text_cell(&s_agg, "config", i) == *c);
+        let j = (0..l_agg.height()).find(|&i| text_cell(&l_agg, "config", i) == *c);
+        row.push(pm(
+            i.and_then(|i| cell(&s_agg, "test_accuracy_mean", i)),
+            i.and_then(|i| cell(&s_agg, "test_accuracy_std", i)),
+            i.and_then(|i| cell(&s_agg, "test_accuracy_n", i)),
+        ));
+        row.push(pct(j.and_then(|j| cell(&l_agg, "test_accuracy_mean", j))));
+        let r = runs
+            .of_config(c)
+            .next()
+            .map(|r| r.reference())
+            .unwrap_or_default();
+        let rr: Vec<String> = r
+            .get("runs")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|v| pct(v.as_f64())).collect())
+            .unwrap_or_default();
+        row.push(rr.join(" / "));
+        row.push(pct(ref_f64(&r, "mean")));
+        row.push(pct(ref_f64(&r, "epoch10")));
+        t.rows.push(row);
+    }
+    Ok(Some(Section {
+        title: "Per-seed accuracy (the report's Table 4)".into(),
+        slug: "table4".into(),
+        note: format!(
+            "Test accuracy of each seed after {short} classifier epochs, their mean ± sample std, and the mean after {long} epochs \
+             (the same runs: the classifier's draws for the first {short} epochs do not depend on how many follow)."
+        ),
+        table: t,
+    }))
+}
+
+/// Best configuration per experiment kind (Hebbian vs backprop and controls).
+fn by_kind(runs: &Runs) -> Result<Option<Section>> {
+    let kinds: BTreeSet<String> = runs.runs.iter().map(|r| r.text("experiment")).collect();
+    if kinds.len() < 2 {
+        return Ok(None);
+    }
+    let df = runs.frame(&["test_accuracy", "test_f1", "total_wall_s"], None)?;
+    let agg = aggregate(&df, &["test_accuracy", "test_f1", "total_wall_s"])?;
+    let mut t = Table {
+        header: [
+            "experiment kind",
+            "best configuration",
+            "test accuracy % (mean)",
+            "macro-F1 % (mean)",
+            "wall s (mean)",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![],
+    };
+    for kind in &kinds {
+        let mut best: Option<(String, f64, usize)> = None;
+        for i in 0..agg.height() {
+            let c = text_cell(&agg, "config", i);
+            if runs.of_config(&c).next().map(|r| r.text("experiment")) != Some(kind.clone()) {
+                continue;
+            }
+            if let Some(a) = cell(&agg, "test_accuracy_mean", i) {
+                if best.as_ref().is_none_or(|b| a > b.1) {
+                    best = Some((c, a, i));
+                }
+            }
+        }
+        if let Some((c, a, i)) = best {
+            t.rows.push(vec![
+                kind.clone(),
+                c,
+                pct(Some(a)),
+                pct(cell(&agg, "test_f1_mean", i)),
+                num(cell(&agg, "total_wall_s_mean", i)),
+            ]);
+        }
+    }
+    Ok(Some(Section {
+        title: "By learning method".into(),
+        slug: "by_method".into(),
+        note: "The best configuration of each experiment kind in this suite (Hebbian, backprop, controls), on the same data split and seeds."
+            .into(),
+        table: t,
+    }))
+}
+
+fn scalars(runs: &Runs) -> Result<Option<Section>> {
+    let mut names: Vec<String> = Vec::new();
+    for r in &runs.runs {
+        for c in r.columns() {
+            if c.starts_with("s_") && !c.starts_with("s_lines_at_") && !names.contains(&c) {
+                names.push(c);
+            }
+        }
+    }
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    let df = runs.frame(&refs, None)?;
+    let agg = aggregate(&df, &refs)?;
+    let mut header = vec!["configuration".to_string()];
+    header.extend(names.iter().map(|n| n.trim_start_matches("s_").to_string()));
+    let mut t = Table {
+        header,
+        rows: vec![],
+    };
+    for i in 0..agg.height() {
+        let mut row = vec![text_cell(&agg, "config", i)];
+        for n in &names {
+            row.push(num(cell(&agg, &format!("{n}_mean"), i)));
+        }
+        t.rows.push(row);
+    }
+    Ok(Some(Section {
+        title: "Run-level measurements".into(),
+        slug: "scalars".into(),
+        note: "Scalars each run recorded (convergence, sparsity, topographic order, GFLOP/s, …), mean over seeds.".into(),
+        table: t,
+    }))
+}
+
+fn throughput(runs: &Runs) -> Result<Section> {
+    let mut phases: Vec<String> = Vec::new();
+    for r in &runs.runs {
+        for c in r.columns() {
+            if let Some(p) = c.strip_suffix("_images_per_s") {
+                if !phases.contains(&p.to_string()) {
+                    phases.push(p.to_string());
+                }
+            }
+        }
+    }
+    let mut cols: Vec<String> = Vec::new();
+    for p in &phases {
+        cols.push(format!("{p}_wall_s"));
+        cols.push(format!("{p}_images_per_s"));
+    }
+    for extra in ["s_hebbian_gflops", "s_gemm_gflops", "s_hebbian_gemm_ratio"] {
+        cols.push(extra.into());
+    }
+    let refs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
+    let df = runs.frame(&refs, None)?;
+    let agg = aggregate(&df, &refs)?;
+    let mut header = vec!["configuration".to_string()];
+    for p in &phases {
+        header.push(format!("{p} s"));
+        header.push(format!("{p} images/s"));
+    }
+    header.extend(["Hebbian GFLOP/s", "GEMM GFLOP/s", "÷ GEMM"].map(String::from));
+    let mut t = Table {
+        header,
+        rows: vec![],
+    };
+    for i in 0..agg.height() {
+        let mut row = vec![text_cell(&agg, "config", i)];
+        for c in &cols {
+            row.push(num(cell(&agg, &format!("{c}_mean"), i)));
+        }
+        t.rows.push(row);
+    }
+    Ok(Section {
+        title: "Throughput".into(),
+        slug: "throughput".into(),
+        note: "Wall time and images per second of each phase (mean over seeds; repeats over epochs counted). Hebbian GFLOP/s counts the dense \
+               forward and update FLOPs of the Hebbian epoch; GEMM GFLOP/s is this machine's float32 GEMM rate measured in the same process."
+            .into(),
+        table: t,
+    })
+}
