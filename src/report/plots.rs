@@ -507,7 +507,8 @@ fn grid(
     );
     let gap = 2 * scale.max(1);
     let (left, top) = (20usize, 70usize);
-    let width = (left * 2 + cols * (tw * scale + gap)).max(520);
+    let text_w = (title.chars().count() * 11).max(subtitle.chars().count() * 7) + 2 * left;
+    let width = (left * 2 + cols * (tw * scale + gap)).max(text_w).max(520);
     let height = top + rows * (th * scale + gap) + 20;
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" shape-rendering=\"crispEdges\">\

@@ -27,7 +27,10 @@ impl Competition for SoftWta {
                 let (win, max) = argmax(u);
                 let mut sum = 0f32;
                 for (ai, &ui) in a.iter_mut().zip(u) {
-                    *ai = (self.t_invert * (ui - max)).exp();
+                    // e^x < f32::MIN_POSITIVE below −87.34, and the share
+                    // (divided by a sum ≥ 1) would be flushed below: skip it.
+                    let x = self.t_invert * (ui - max);
+                    *ai = if x < -87.5 { 0.0 } else { x.exp() };
                     sum += *ai;
                 }
                 for (j, ai) in a.iter_mut().enumerate() {
