@@ -4,6 +4,7 @@ use hebbench::models::hebb_cnn::{HebbNet, LayerOptions};
 use rand::SeedableRng;
 use std::time::Instant;
 fn main() {
+    hebbench::hebb::keep_large_buffers();
     let comp = std::env::args().nth(1).unwrap_or("soft_wta".into());
     let opts = LayerOptions {
         rule: "instar".into(),

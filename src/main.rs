@@ -146,6 +146,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    hebbench::hebb::keep_large_buffers();
     let cli = Cli::parse();
     match real_main(cli) {
         Ok(code) => code,

@@ -2,14 +2,16 @@
 //! inhibition, and a local weight update composed from a competition and a
 //! plasticity rule.
 
+use std::borrow::Cow;
+
 use rand::Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::competition::{self, Competition, CompetitionParams, Post};
-use super::gemm::{a_bt, Mat};
-use super::map::{im2col, Map, Padding};
+use super::gemm::{matmul_nt, Mat};
+use super::map::{im2col_into, Map, Padding};
 use super::presynaptic::Presynaptic;
 use super::rule::{self, Correlator, PlasticityRule};
 use super::surround;
@@ -74,7 +76,10 @@ pub struct HebbConv {
     rule: Box<dyn PlasticityRule>,
     competition: Box<dyn Competition>,
     sm_kernel: Vec<f32>,
-    pending: Option<Vec<f32>>,
+    /// The last batch's im2col buffer, reused by the next.
+    patch_buf: Vec<f32>,
+    /// The last batch's update and `1/max|ΔW|`.
+    pending: Option<(Vec<f32>, f32)>,
     /// Dense multiply–accumulates of the last forward pass (FLOP counts).
     pub last_macs: u64,
     /// Ignore one-winner-per-row structure and run the dense `Aᵀ·P` GEMM
@@ -112,15 +117,20 @@ impl HebbConv {
             spec,
             w,
             pending: None,
+            patch_buf: Vec::new(),
             last_macs: 0,
             dense_update: false,
         })
     }
 
     /// The weights the forward pass and the decay term see: `|w|` under
-    /// Dale's principle, modulated by presynaptic competition.
-    pub fn effective_weights(&self) -> Vec<f32> {
+    /// Dale's principle, modulated by presynaptic competition (borrowed
+    /// when neither applies).
+    pub fn effective_weights(&self) -> Cow<'_, [f32]> {
         let s = &self.spec;
+        if !s.dale && s.presynaptic.is_none() {
+            return Cow::Borrowed(&self.w);
+        }
         let mut w: Vec<f32> = if s.dale {
             self.w.iter().map(|v| v.abs()).collect()
         } else {
@@ -135,7 +145,7 @@ impl HebbConv {
             let c = pre.coefficients(&w, s.cout, taps, cin);
             w.iter_mut().zip(c).for_each(|(a, b)| *a *= b);
         }
-        w
+        Cow::Owned(w)
     }
 
     /// Weights in PyTorch's `(out, in, kh, kw)` order, for plots.
@@ -166,52 +176,53 @@ impl HebbConv {
         (n * ho * wo * self.spec.cout * self.spec.fan_in()) as u64
     }
 
-    /// Computes the activations; with `learn`, also the (normalised) update,
-    /// kept until [`HebbConv::apply_update`].
+    /// Computes the activations; with `learn`, also the update, kept until
+    /// [`HebbConv::apply_update`].
     pub fn forward(&mut self, x: &Map, learn: bool) -> Result<Map> {
-        let (pm, y, w_eff) = self.activate(x)?;
+        let (pm, y) = self.activate(x)?;
         if learn {
+            let w_eff = self.effective_weights().into_owned();
             self.learn(&pm, &y, &w_eff)?;
         }
+        self.patch_buf = pm.data;
         Ok(y)
     }
 
     /// The forward pass: im2col, `U = P·Wᵀ` (cosine-normalised when asked),
-    /// surround inhibition. Returns the patches and effective weights too,
-    /// so that the update reuses them.
-    pub fn activate(&mut self, x: &Map) -> Result<(Mat, Map, Vec<f32>)> {
-        let s = self.spec.clone();
+    /// surround inhibition. Returns the patches too, so that the update
+    /// reuses them.
+    pub fn activate(&mut self, x: &Map) -> Result<(Mat, Map)> {
+        let s = &self.spec;
         if x.c != s.cin {
             return Err(Error::Params(format!(
                 "layer expects {} input channels, got {}",
                 s.cin, x.c
             )));
         }
-        let w_eff = self.effective_weights();
-        let (p, ho, wo) = im2col(x, s.k, s.pad, Padding::Reflect);
+        let buf = std::mem::take(&mut self.patch_buf);
+        let (p, ho, wo) = im2col_into(x, s.k, s.pad, Padding::Reflect, buf);
         let rows = x.n * ho * wo;
         let cols = p.len() / rows.max(1);
         self.last_macs = (rows * s.cout * s.fan_in()) as u64;
         let pm = Mat::from_vec(p, rows, cols)?;
         let normalise = s.activation == Activation::Cosine || s.weight_norm;
         let fan = s.fan_in();
-        let w_fwd: Vec<f32> = if normalise {
-            let mut w = w_eff.clone();
-            w.par_chunks_mut(fan).for_each(|r| {
+        let mut w_fwd = self.effective_weights();
+        if normalise {
+            w_fwd.to_mut().par_chunks_mut(fan).for_each(|r| {
                 let n = r.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
                 r.iter_mut().for_each(|v| *v /= n);
             });
-            w
-        } else {
-            w_eff.clone()
-        };
+        }
         let mut u = if s.depthwise {
-            pm.with_slice(|p| depthwise_forward(p, &w_fwd, rows, s.cout, fan))?
+            depthwise_forward(&pm.data, &w_fwd, rows, s.cout, fan)
         } else {
-            a_bt(&pm, &Mat::from_vec(w_fwd, s.cout, cols)?)?
+            let mut u = vec![0f32; rows * s.cout];
+            matmul_nt(&pm.data, &w_fwd, &mut u, rows, s.cout, cols);
+            u
         };
         if s.activation == Activation::Cosine {
-            pm.with_slice(|p| cosine_divide(p, &mut u, rows, s.cout, s.depthwise))?;
+            cosine_divide(&pm.data, &mut u, rows, s.cout, s.depthwise);
         }
         let mut y = Map {
             n: x.n,
@@ -223,11 +234,12 @@ impl HebbConv {
         if s.surround && s.k > 1 {
             y = surround::apply(&y, &self.sm_kernel, SM_SIZE);
         }
-        Ok((pm, y, w_eff))
+        Ok((pm, y))
     }
 
-    /// The local update from one batch: competition, then the rule, then
-    /// normalisation by the largest magnitude.
+    /// The local update from one batch: competition, then the rule; the
+    /// normalisation by the largest magnitude is folded into
+    /// [`HebbConv::apply_update`].
     pub fn learn(&mut self, pm: &Mat, y: &Map, w_eff: &[f32]) -> Result<()> {
         let s = &self.spec;
         let post = if s.depthwise {
@@ -246,23 +258,30 @@ impl HebbConv {
             units: s.cout,
             depthwise: s.depthwise,
         };
-        let mut d = self.rule.delta(&corr, &post, w_eff)?;
-        let max = d.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = self.rule.delta(&corr, &post, w_eff)?;
+        // `f32::max` skips NaN, so NaN is mapped to infinity to be seen.
+        let max = d
+            .par_chunks(4096)
+            .map(|c| {
+                c.iter().fold(0f32, |m, v| {
+                    m.max(if v.is_nan() { f32::INFINITY } else { v.abs() })
+                })
+            })
+            .reduce(|| 0f32, f32::max);
         if !max.is_finite() {
             return Err(Error::Diverged(format!(
                 "non-finite Hebbian update in a {}→{} layer",
                 s.cin, s.cout
             )));
         }
-        let inv = 1.0 / (max + 1e-30);
-        d.par_iter_mut().for_each(|v| *v *= inv);
-        self.pending = Some(d);
+        self.pending = Some((d, 1.0 / (max + 1e-30)));
         Ok(())
     }
 
-    /// Applies the update computed by the last learning forward pass.
+    /// Applies the update computed by the last learning forward pass:
+    /// `w += rate · ΔW / max|ΔW|`.
     pub fn apply_update(&mut self) {
-        let Some(d) = self.pending.take() else {
+        let Some((d, inv)) = self.pending.take() else {
             return;
         };
         let s = &self.spec;
@@ -279,7 +298,7 @@ impl HebbConv {
                     }
                     None => lr,
                 };
-                crate::models::kernels::axpy(rate, d, w);
+                crate::models::kernels::axpy(rate * inv, d, w);
             });
     }
 }

@@ -165,9 +165,10 @@ pub fn triangle(x: &mut Map, power: f32) {
     x.data.par_chunks_mut(c * 64).for_each(|chunk| {
         for row in chunk.chunks_mut(c) {
             let mean = row.iter().sum::<f32>() / c as f32;
-            for v in row.iter_mut() {
-                let r = (*v - mean).max(0.0);
-                *v = if power == 1.0 { r } else { r.powf(power) };
+            if power == 1.0 {
+                row.iter_mut().for_each(|v| *v = (*v - mean).max(0.0));
+            } else {
+                crate::models::kernels::rectified_pow(row, mean, power);
             }
         }
     });
@@ -263,11 +264,23 @@ fn reflect(i: isize, n: usize) -> Option<usize> {
 /// (dy, dx, channel) order: the one im2col per batch that the forward pass
 /// and the update share.
 pub fn im2col(x: &Map, k: usize, pad: usize, padding: Padding) -> (Vec<f32>, usize, usize) {
+    im2col_into(x, k, pad, padding, Vec::new())
+}
+
+/// [`im2col`] into a recycled buffer (every element is overwritten), so
+/// that a layer does not allocate and fault in fresh pages every batch.
+pub fn im2col_into(
+    x: &Map,
+    k: usize,
+    pad: usize,
+    padding: Padding,
+    mut out: Vec<f32>,
+) -> (Vec<f32>, usize, usize) {
     let ho = x.h + 2 * pad - k + 1;
     let wo = x.w + 2 * pad - k + 1;
     let (h, w, c) = (x.h, x.w, x.c);
     let kk = k * k * c;
-    let mut out = vec![0f32; x.n * ho * wo * kk];
+    out.resize(x.n * ho * wo * kk, 0.0);
     out.par_chunks_mut(wo * kk)
         .enumerate()
         .for_each(|(row_block, dst)| {

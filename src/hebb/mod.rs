@@ -25,3 +25,17 @@ pub mod surround;
 
 pub use layer::{Activation, HebbConv, HebbConvSpec};
 pub use map::Map;
+
+/// Lets glibc's `malloc` reuse freed large blocks instead of returning them
+/// to the kernel. Each Hebbian batch allocates tens of megabytes (patches,
+/// activations, updates); served by fresh `mmap`s, every page of them
+/// faults and is zeroed again on each batch. Safe to call more than once.
+pub fn keep_large_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator thresholds; it is thread-safe.
+    unsafe {
+        // 32 MiB is the largest threshold glibc accepts on 64-bit targets.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}

@@ -49,10 +49,8 @@ pub struct Foldiak {
     pub y: Vec<f32>,
     /// Scratch: `Qx − t`, fixed while settling.
     drive: Vec<f32>,
-}
-
-fn sigmoid(u: f32, lambda: f32) -> f32 {
-    kernels::sigmoid(lambda * u)
+    /// Scratch: each settling step's target `f(Qx − t + Wy)`.
+    target: Vec<f32>,
 }
 
 impl Foldiak {
@@ -72,6 +70,7 @@ impl Foldiak {
             p,
             y: vec![0.0; units],
             drive: vec![0.0; units],
+            target: vec![0.0; units],
         }
     }
 
@@ -84,17 +83,21 @@ impl Foldiak {
             self.drive[i] = dot(row, x) - self.t[i];
         }
         self.y.fill(0.0);
-        let mut target = vec![0.0f32; n];
+        let mut target = std::mem::take(&mut self.target);
+        target.resize(n, 0.0);
+        let inv_tau = 1.0 / s.tau;
         let mut steps = 0;
         while steps < s.max_steps {
             steps += 1;
-            for (i, ti) in target.iter_mut().enumerate() {
-                let lateral = dot(&self.w[i * n..(i + 1) * n], &self.y);
-                *ti = sigmoid(self.drive[i] + lateral, lambda);
+            // target = f(drive + W·y), all units at once.
+            kernels::matvec(&self.w, &self.y, &mut target);
+            for (ti, &di) in target.iter_mut().zip(&self.drive) {
+                *ti += di;
             }
+            kernels::sigmoid_slice(lambda, &mut target);
             let (mut dy2, mut y2) = (0.0f32, 0.0f32);
             for (yi, &ti) in self.y.iter_mut().zip(&target) {
-                let d = (ti - *yi) / s.tau;
+                let d = (ti - *yi) * inv_tau;
                 *yi += d;
                 dy2 += d * d;
                 y2 += *yi * *yi;
@@ -103,6 +106,7 @@ impl Foldiak {
                 break;
             }
         }
+        self.target = target;
         for yi in &mut self.y {
             *yi = yi.round();
         }
@@ -170,6 +174,7 @@ mod tests {
             w,
             y: vec![0.0; units],
             drive: vec![0.0; units],
+            target: vec![0.0; units],
             t,
             p,
         }

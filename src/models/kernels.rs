@@ -79,9 +79,103 @@ dispatch!(
     grow, grow_avx2, grow_body, (row: &mut [f32], a: f32, g: &[f32]) -> ()
 );
 
+#[inline(always)]
+fn sigmoid_slice_dispatch(gain: f32, u: &mut [f32]) {
+    sigmoid_slice_body(gain, u)
+}
+dispatch!(
+    /// `u_i ← 1 / (1 + e^(−gain·u_i))` over a slice, vectorised.
+    sigmoid_slice, sigmoid_slice_avx2, sigmoid_slice_dispatch, (gain: f32, u: &mut [f32]) -> ()
+);
+dispatch!(
+    /// `out = M·x` for a row-major `M` with `x.len()` columns.
+    matvec, matvec_avx2, matvec_body, (m: &[f32], x: &[f32], out: &mut [f32]) -> ()
+);
+
+/// `e^x` without branches or library calls (Cephes' `expf`: Cody–Waite
+/// range reduction, a degree-6 polynomial, the exponent set by bits), so
+/// that a loop over it vectorises. Relative error below 3e-7 over the
+/// normal range; inputs are clamped to [−87.3, 88.3].
+#[inline(always)]
+pub fn exp_approx(x: f32) -> f32 {
+    let x = x.clamp(-87.3, 88.3);
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let z = r * r;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 0.166_666_65)
+        * r
+        + 0.5;
+    let y = p * z + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `ln x` for positive normal `x` without branches or library calls
+/// (Cephes' `logf`), so that a loop over it vectorises. Relative error
+/// below 3e-7 away from `x = 1`, absolute error below 1e-7 near it.
+#[inline(always)]
+pub fn ln_approx(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 126;
+    // Mantissa in [0.5, 1); below √½ it is doubled so that m − 1 is small.
+    let m = f32::from_bits((bits & 0x807f_ffff) | 0x3f00_0000);
+    let small = m < std::f32::consts::FRAC_1_SQRT_2;
+    e -= small as i32;
+    let m = if small { m + m - 1.0 } else { m - 1.0 };
+    let e = e as f32;
+    let z = m * m;
+    let mut y = ((((((((7.037_683_6e-2 * m - 1.151_461e-1) * m + 1.167_699_9e-1) * m
+        - 1.242_014_1e-1)
+        * m
+        + 1.424_932_3e-1)
+        * m
+        - 1.666_805_8e-1)
+        * m
+        + 2.000_071_4e-1)
+        * m
+        - 2.499_999_4e-1)
+        * m
+        + 3.333_333e-1)
+        * m
+        * z;
+    y += -2.121_944_4e-4 * e;
+    y += -0.5 * z;
+    m + y + 0.693_359_4 * e
+}
+
+#[inline(always)]
+fn rectified_pow_body(row: &mut [f32], shift: f32, power: f32) {
+    for v in row.iter_mut() {
+        let r = *v - shift;
+        let p = exp_approx(power * ln_approx(r.max(f32::MIN_POSITIVE)));
+        *v = if r > 0.0 { p } else { 0.0 };
+    }
+}
+
+dispatch!(
+    /// `v ← max(v − shift, 0)^power` over a slice, vectorised (SoftHebb's
+    /// Triangle after its mean is known).
+    rectified_pow, rectified_pow_avx2, rectified_pow_body, (row: &mut [f32], shift: f32, power: f32) -> ()
+);
+
 /// The logistic function `1 / (1 + e^(−u))`.
 pub fn sigmoid(u: f32) -> f32 {
-    1.0 / (1.0 + (-u).exp())
+    1.0 / (1.0 + exp_approx(-u))
+}
+
+#[inline(always)]
+fn sigmoid_slice_body(gain: f32, u: &mut [f32]) {
+    for v in u.iter_mut() {
+        *v = 1.0 / (1.0 + exp_approx(-gain * *v));
+    }
+}
+
+#[inline(always)]
+fn matvec_body(m: &[f32], x: &[f32], out: &mut [f32]) {
+    let n = x.len();
+    for (o, row) in out.iter_mut().zip(m.chunks_exact(n)) {
+        *o = dot_body(row, x);
+    }
 }
 
 #[cfg(test)]
@@ -108,5 +202,44 @@ mod tests {
         assert_eq!(w, [3.0, 0.0, 0.5]);
         assert_eq!(sigmoid(0.0), 0.5);
         assert!((sigmoid(1.0) - 0.7310586).abs() < 1e-6);
+        let mut u = [0.0, 1.0, -1.0];
+        sigmoid_slice(2.0, &mut u);
+        // 1/(1+e^-2) = 0.8807971, 1/(1+e^2) = 0.1192029.
+        assert!((u[0] - 0.5).abs() < 1e-7);
+        assert!((u[1] - 0.880_797_1).abs() < 1e-6 && (u[2] - 0.119_202_9).abs() < 1e-6);
+        let mut out = [0.0; 2];
+        matvec(&[1.0, 2.0, 3.0, 4.0], &[1.0, -1.0], &mut out);
+        assert_eq!(out, [-1.0, -1.0]);
+    }
+
+    #[test]
+    fn exp_approx_is_within_3e7_of_libm() {
+        let mut worst = 0f64;
+        for i in -8000..=8000 {
+            let x = i as f32 * 0.01;
+            let want = (x as f64).exp();
+            let got = exp_approx(x) as f64;
+            worst = worst.max(((got - want) / want).abs());
+        }
+        assert!(worst < 3e-7, "worst relative error {worst}");
+        assert_eq!(exp_approx(0.0), 1.0);
+        assert!(exp_approx(-200.0) > 0.0 && exp_approx(200.0).is_finite());
+    }
+
+    #[test]
+    fn ln_and_rectified_pow_match_libm() {
+        let mut worst = 0f64;
+        for i in 1..=20000 {
+            let x = i as f32 * 0.0137;
+            let want = (x as f64).ln();
+            let got = ln_approx(x) as f64;
+            worst = worst.max((got - want).abs() / want.abs().max(1.0));
+        }
+        assert!(worst < 3e-7, "worst error {worst}");
+        // Row [1, 2, 6] shifted by 3: [−2, −1, 3] → [0, 0, 3^1.4 = 4.655537].
+        let mut row = [1.0, 2.0, 6.0];
+        rectified_pow(&mut row, 3.0, 1.4);
+        assert_eq!(&row[..2], &[0.0, 0.0]);
+        assert!((row[2] - 4.655_537).abs() < 1e-5, "{row:?}");
     }
 }

@@ -47,16 +47,45 @@ impl FeatureStore {
         Ok(())
     }
 
-    fn gather(&self, idx: &[usize], scale: f32) -> Vec<f32> {
+    fn gather(&self, idx: &[usize], norm: Option<&(Vec<f32>, Vec<f32>)>) -> Vec<f32> {
         let mut out = Vec::with_capacity(idx.len() * self.dim);
         for &i in idx {
-            out.extend(
-                self.data[i * self.dim..(i + 1) * self.dim]
-                    .iter()
-                    .map(|v| v.to_f32() * scale),
-            );
+            let row = &self.data[i * self.dim..(i + 1) * self.dim];
+            match norm {
+                None => out.extend(row.iter().map(|v| v.to_f32())),
+                Some((mean, inv)) => out.extend(
+                    row.iter()
+                        .zip(mean.iter().zip(inv))
+                        .map(|(v, (m, s))| (v.to_f32() - m) * s),
+                ),
+            }
         }
         out
+    }
+
+    /// Per-feature mean and 1/std over the stored rows.
+    pub fn moments(&self) -> (Vec<f32>, Vec<f32>) {
+        let d = self.dim;
+        let n = self.len().max(1) as f64;
+        let mut s = vec![0f64; d];
+        let mut s2 = vec![0f64; d];
+        for row in self.data.chunks(d) {
+            for (j, v) in row.iter().enumerate() {
+                let v = v.to_f32() as f64;
+                s[j] += v;
+                s2[j] += v * v;
+            }
+        }
+        let mean: Vec<f32> = s.iter().map(|v| (v / n) as f32).collect();
+        let inv: Vec<f32> = s2
+            .iter()
+            .zip(&s)
+            .map(|(q, m)| {
+                let var = (q / n - (m / n) * (m / n)).max(0.0);
+                (1.0 / (var.sqrt() + 1e-5)) as f32
+            })
+            .collect();
+        (mean, inv)
     }
 }
 
@@ -67,6 +96,9 @@ pub struct HeadSchedule {
     pub batch: usize,
     pub lr: f64,
     pub dropout: f32,
+    /// Standardise each feature with the training set's mean and std
+    /// before dropout (not in the report's head).
+    pub standardize: bool,
 }
 
 /// Trains dropout → linear on `train` (and, when given, its flipped copy,
@@ -105,6 +137,8 @@ pub fn train_head(
     )?;
     let n = train.len();
     let mut order: Vec<usize> = (0..n).collect();
+    let norm = s.standardize.then(|| train.moments());
+    let norm = norm.as_ref();
     let bar = progress.bar(s.epochs as u64, "classifier epochs");
     let mut history = Vec::with_capacity(s.epochs);
     let keep = 1.0 - s.dropout;
@@ -118,7 +152,7 @@ pub fn train_head(
                     Some(f) if rng.random::<bool>() => f,
                     _ => train,
                 };
-                x.extend(src.gather(&[i], 1.0));
+                x.extend(src.gather(&[i], norm));
             }
             if s.dropout > 0.0 {
                 for v in x.iter_mut() {
@@ -147,8 +181,8 @@ pub fn train_head(
                 epoch + 1
             )));
         }
-        let tr = score(&predict(train, &w, &b, classes)?, train_labels, classes);
-        let te = score(&predict(test, &w, &b, classes)?, test_labels, classes);
+        let tr = score(&predict(train, &w, &b, classes, norm)?, train_labels, classes);
+        let te = score(&predict(test, &w, &b, classes, norm)?, test_labels, classes);
         history.push(EpochMetrics {
             epoch: epoch as u32 + 1,
             train_loss,
@@ -162,12 +196,18 @@ pub fn train_head(
     Ok(history)
 }
 
-fn predict(f: &FeatureStore, w: &Var, b: &Var, classes: usize) -> Result<Vec<u8>> {
+fn predict(
+    f: &FeatureStore,
+    w: &Var,
+    b: &Var,
+    classes: usize,
+    norm: Option<&(Vec<f32>, Vec<f32>)>,
+) -> Result<Vec<u8>> {
     let n = f.len();
     let mut out = Vec::with_capacity(n);
     for start in (0..n).step_by(1000) {
         let idx: Vec<usize> = (start..(start + 1000).min(n)).collect();
-        let x = Tensor::from_vec(f.gather(&idx, 1.0), (idx.len(), f.dim), &Device::Cpu)?;
+        let x = Tensor::from_vec(f.gather(&idx, norm), (idx.len(), f.dim), &Device::Cpu)?;
         let z = x
             .matmul(&w.as_tensor().t()?)?
             .broadcast_add(b.as_tensor())?;

@@ -17,17 +17,20 @@ impl PlasticityRule for Instar {
     }
 
     fn delta(&mut self, x: &Correlator, post: &Post, w: &[f32]) -> Result<Vec<f32>> {
-        let mut dw = x.yx(&post.a, post.winners.as_deref())?;
+        // The decay term is written first and the GEMM accumulates onto it,
+        // so the update takes one pass over ΔW instead of three.
         let decay = column_sums(post.decay.as_deref().unwrap_or(&post.a), x.units);
         let fan = x.fan_in();
+        let mut dw = vec![0f32; x.units * fan];
         dw.par_chunks_mut(fan)
             .zip(w.par_chunks(fan))
             .zip(decay.par_iter())
             .for_each(|((d, w), &s)| {
                 for (di, wi) in d.iter_mut().zip(w) {
-                    *di -= s * wi;
+                    *di = -s * wi;
                 }
             });
+        x.add_yx(&post.a, post.winners.as_deref(), &mut dw, true);
         Ok(dw)
     }
 }

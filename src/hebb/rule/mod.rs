@@ -13,7 +13,7 @@ pub use instar::Instar;
 use rayon::prelude::*;
 
 use super::competition::{Post, NO_WINNER};
-use super::gemm::{at_b, Mat};
+use super::gemm::{matmul_tn, Mat};
 use crate::error::{Error, Result};
 
 /// The input side of an update: the batch's im2col patches, and how units
@@ -37,36 +37,44 @@ impl Correlator<'_> {
         }
     }
 
-    /// `Σ_rows a[row, unit] · x[row]` for every unit: `Aᵀ·P`. With one
-    /// winner per row this is one row of work per location instead of a GEMM.
+    /// `Σ_rows a[row, unit] · x[row]` for every unit: `Aᵀ·P`.
     pub fn yx(&self, a: &[f32], winners: Option<&[u32]>) -> Result<Vec<f32>> {
+        let mut out = vec![0f32; self.units * self.fan_in()];
+        self.add_yx(a, winners, &mut out, false);
+        Ok(out)
+    }
+
+    /// Adds `Aᵀ·P` to `dst` (`units × fan_in`), or overwrites it when
+    /// `accumulate` is false. With one winner per row this is one row of
+    /// work per location instead of a GEMM.
+    pub fn add_yx(&self, a: &[f32], winners: Option<&[u32]>, dst: &mut [f32], accumulate: bool) {
         let (rows, cols, units) = (self.patches.rows, self.patches.cols, self.units);
+        let p = &self.patches.data;
+        if !accumulate && (self.depthwise || winners.is_some()) {
+            dst.fill(0.0);
+        }
         if self.depthwise {
             let taps = cols / units;
-            return self.patches.with_slice(|p| {
-                let mut out = vec![0f32; units * taps];
-                out.par_chunks_mut(taps).enumerate().for_each(|(c, o)| {
-                    for r in 0..rows {
-                        let ar = a[r * units + c];
-                        if ar != 0.0 {
-                            let pr = &p[r * cols..(r + 1) * cols];
-                            for (t, ot) in o.iter_mut().enumerate() {
-                                *ot += ar * pr[t * units + c];
-                            }
+            dst.par_chunks_mut(taps).enumerate().for_each(|(c, o)| {
+                for r in 0..rows {
+                    let ar = a[r * units + c];
+                    if ar != 0.0 {
+                        let pr = &p[r * cols..(r + 1) * cols];
+                        for (t, ot) in o.iter_mut().enumerate() {
+                            *ot += ar * pr[t * units + c];
                         }
                     }
-                });
-                out
+                }
             });
+            return;
         }
         match winners {
-            Some(win) => self.patches.with_slice(|p| {
+            Some(win) => {
                 // Each thread owns a band of units and scans the winners.
-                let mut out = vec![0f32; units * cols];
                 let band = units
                     .div_ceil(rayon::current_num_threads().max(1) * 4)
                     .max(1);
-                out.par_chunks_mut(band * cols)
+                dst.par_chunks_mut(band * cols)
                     .enumerate()
                     .for_each(|(b, o)| {
                         let lo = (b * band) as u32;
@@ -76,14 +84,12 @@ impl Correlator<'_> {
                                 continue;
                             }
                             let ar = a[r * units + w as usize];
-                            let dst =
-                                &mut o[(w - lo) as usize * cols..(w - lo + 1) as usize * cols];
-                            crate::models::kernels::axpy(ar, &p[r * cols..(r + 1) * cols], dst);
+                            let d = &mut o[(w - lo) as usize * cols..(w - lo + 1) as usize * cols];
+                            crate::models::kernels::axpy(ar, &p[r * cols..(r + 1) * cols], d);
                         }
                     });
-                out
-            }),
-            None => at_b(&Mat::from_vec(a.to_vec(), rows, units)?, self.patches),
+            }
+            None => matmul_tn(a, p, dst, rows, units, cols, accumulate),
         }
     }
 }
