@@ -103,7 +103,8 @@ impl BatchNorm {
         let c = x.c;
         let (mean, var) = if train {
             let rows = x.rows() as f64;
-            let (s, s2) = x
+            // Block sums in parallel, added in order: reproducible.
+            let blocks: Vec<(Vec<f64>, Vec<f64>)> = x
                 .data
                 .par_chunks(c * 256)
                 .map(|chunk| {
@@ -117,16 +118,14 @@ impl BatchNorm {
                     }
                     (s, s2)
                 })
-                .reduce(
-                    || (vec![0f64; c], vec![0f64; c]),
-                    |(mut a, mut b), (x, y)| {
-                        for j in 0..c {
-                            a[j] += x[j];
-                            b[j] += y[j];
-                        }
-                        (a, b)
-                    },
-                );
+                .collect();
+            let (mut s, mut s2) = (vec![0f64; c], vec![0f64; c]);
+            for (a, b) in blocks {
+                for j in 0..c {
+                    s[j] += a[j];
+                    s2[j] += b[j];
+                }
+            }
             let mean: Vec<f64> = s.iter().map(|v| v / rows).collect();
             let var: Vec<f64> = s2
                 .iter()

@@ -82,31 +82,14 @@ impl Foldiak {
             let row = &self.q[i * m..(i + 1) * m];
             self.drive[i] = dot(row, x) - self.t[i];
         }
-        self.y.fill(0.0);
-        let mut target = std::mem::take(&mut self.target);
-        target.resize(n, 0.0);
-        let inv_tau = 1.0 / s.tau;
-        let mut steps = 0;
-        while steps < s.max_steps {
-            steps += 1;
-            // target = f(drive + W·y), all units at once.
-            kernels::matvec(&self.w, &self.y, &mut target);
-            for (ti, &di) in target.iter_mut().zip(&self.drive) {
-                *ti += di;
-            }
-            kernels::sigmoid_slice(lambda, &mut target);
-            let (mut dy2, mut y2) = (0.0f32, 0.0f32);
-            for (yi, &ti) in self.y.iter_mut().zip(&target) {
-                let d = (ti - *yi) * inv_tau;
-                *yi += d;
-                dy2 += d * d;
-                y2 += *yi * *yi;
-            }
-            if dy2 <= s.tol * s.tol * y2.max(1e-12) {
-                break;
-            }
-        }
-        self.target = target;
+        self.target.resize(n, 0.0);
+        let steps = kernels::settle(
+            &self.w,
+            &self.drive,
+            &mut self.y,
+            &mut self.target,
+            (lambda, 1.0 / s.tau, s.tol, s.max_steps),
+        );
         for yi in &mut self.y {
             *yi = yi.round();
         }

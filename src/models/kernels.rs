@@ -79,17 +79,43 @@ dispatch!(
     grow, grow_avx2, grow_body, (row: &mut [f32], a: f32, g: &[f32]) -> ()
 );
 
+/// Leaky settling of a recurrent layer from `y = 0`:
+/// `y ← y + (f(drive + W·y) − y)/τ` with `f(u) = 1/(1 + e^(−λu))`, until
+/// `‖Δy‖ ≤ tol·‖y‖` or `max_steps`. Returns the steps taken.
 #[inline(always)]
-fn sigmoid_slice_dispatch(gain: f32, u: &mut [f32]) {
-    sigmoid_slice_body(gain, u)
+fn settle_body(
+    w: &[f32],
+    drive: &[f32],
+    y: &mut [f32],
+    target: &mut [f32],
+    (lambda, inv_tau, tol, max_steps): (f32, f32, f32, usize),
+) -> usize {
+    y.fill(0.0);
+    let mut steps = 0;
+    while steps < max_steps {
+        steps += 1;
+        matvec_body(w, y, target);
+        for (ti, &di) in target.iter_mut().zip(drive) {
+            *ti = 1.0 / (1.0 + exp_approx(-lambda * (*ti + di)));
+        }
+        let (mut dy2, mut y2) = (0.0f32, 0.0f32);
+        for (yi, &ti) in y.iter_mut().zip(target.iter()) {
+            let d = (ti - *yi) * inv_tau;
+            *yi += d;
+            dy2 += d * d;
+            y2 += *yi * *yi;
+        }
+        if dy2 <= tol * tol * y2.max(1e-12) {
+            break;
+        }
+    }
+    steps
 }
+
 dispatch!(
-    /// `u_i ← 1 / (1 + e^(−gain·u_i))` over a slice, vectorised.
-    sigmoid_slice, sigmoid_slice_avx2, sigmoid_slice_dispatch, (gain: f32, u: &mut [f32]) -> ()
-);
-dispatch!(
-    /// `out = M·x` for a row-major `M` with `x.len()` columns.
-    matvec, matvec_avx2, matvec_body, (m: &[f32], x: &[f32], out: &mut [f32]) -> ()
+    /// Settles `y` under leaky dynamics (Földiák's network); see
+    /// `settle_body`. The whole loop is one function so that it inlines.
+    settle, settle_avx2, settle_body, (w: &[f32], drive: &[f32], y: &mut [f32], target: &mut [f32], p: (f32, f32, f32, usize)) -> usize
 );
 
 /// `e^x` without branches or library calls (Cephes' `expf`: Cody–Waite
@@ -164,13 +190,6 @@ pub fn sigmoid(u: f32) -> f32 {
 }
 
 #[inline(always)]
-fn sigmoid_slice_body(gain: f32, u: &mut [f32]) {
-    for v in u.iter_mut() {
-        *v = 1.0 / (1.0 + exp_approx(-gain * *v));
-    }
-}
-
-#[inline(always)]
 fn matvec_body(m: &[f32], x: &[f32], out: &mut [f32]) {
     let n = x.len();
     for (o, row) in out.iter_mut().zip(m.chunks_exact(n)) {
@@ -202,13 +221,11 @@ mod tests {
         assert_eq!(w, [3.0, 0.0, 0.5]);
         assert_eq!(sigmoid(0.0), 0.5);
         assert!((sigmoid(1.0) - 0.7310586).abs() < 1e-6);
-        let mut u = [0.0, 1.0, -1.0];
-        sigmoid_slice(2.0, &mut u);
         // 1/(1+e^-2) = 0.8807971, 1/(1+e^2) = 0.1192029.
-        assert!((u[0] - 0.5).abs() < 1e-7);
-        assert!((u[1] - 0.880_797_1).abs() < 1e-6 && (u[2] - 0.119_202_9).abs() < 1e-6);
+        assert!((sigmoid(2.0) - 0.880_797_1).abs() < 1e-6);
+        assert!((sigmoid(-2.0) - 0.119_202_9).abs() < 1e-6);
         let mut out = [0.0; 2];
-        matvec(&[1.0, 2.0, 3.0, 4.0], &[1.0, -1.0], &mut out);
+        matvec_body(&[1.0, 2.0, 3.0, 4.0], &[1.0, -1.0], &mut out);
         assert_eq!(out, [-1.0, -1.0]);
     }
 

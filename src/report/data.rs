@@ -268,6 +268,53 @@ pub fn text_cell(df: &DataFrame, column: &str, row: usize) -> String {
 mod tests {
     use super::*;
 
+    /// Writes one run's result file: `epochs` rows of test accuracy.
+    fn write_run(dir: &Path, hash: &str, config: &str, seed: u64, status: &str, acc: &[f64]) {
+        std::fs::create_dir_all(dir).unwrap();
+        let n = acc.len();
+        let mut df = DataFrame::new(
+            n,
+            vec![
+                Column::new("config".into(), vec![config; n]),
+                Column::new("seed".into(), vec![seed; n]),
+                Column::new("status".into(), vec![status; n]),
+                Column::new("epoch".into(), (1..=n as u32).collect::<Vec<_>>()),
+                Column::new("test_accuracy".into(), acc.to_vec()),
+            ],
+        )
+        .unwrap();
+        let f = std::fs::File::create(dir.join(format!("{hash}.parquet"))).unwrap();
+        ParquetWriter::new(f).finish(&mut df).unwrap();
+    }
+
+    #[test]
+    fn parquet_results_from_two_machines_merge_by_hash_and_aggregate_by_hand() {
+        // Machine A: config a seeds 0 and 1 (final 0.5 and 0.7), config b
+        // seed 0 (0.9). Machine B: a copy of a@1 (same hash, must not count
+        // twice), a failed a@2 (left out of the aggregate), and b seed 1
+        // (0.8). By hand: a → mean 0.6, std √0.02, n 2; b → mean 0.85,
+        // std √0.005 = 0.0707107, n 2. At epoch 1: a → (0.4 + 0.6)/2 = 0.5.
+        let root = tempfile::tempdir().unwrap();
+        let (ma, mb) = (root.path().join("a"), root.path().join("b"));
+        write_run(&ma.join("s"), "h1", "a", 0, "ok", &[0.4, 0.5]);
+        write_run(&ma.join("s"), "h2", "a", 1, "ok", &[0.6, 0.7]);
+        write_run(&ma.join("s"), "h3", "b", 0, "ok", &[0.85, 0.9]);
+        write_run(&mb.join("s"), "h2", "a", 1, "ok", &[0.6, 0.7]);
+        write_run(&mb.join("s"), "h4", "a", 2, "failed", &[0.1]);
+        write_run(&mb.join("s"), "h5", "b", 1, "ok", &[0.75, 0.8]);
+        let runs = load(&[ma, mb], "s").unwrap();
+        assert_eq!((runs.len(), runs.duplicates), (5, 1));
+        let agg = aggregate(&runs.frame(&["test_accuracy"], None).unwrap(), &["test_accuracy"]).unwrap();
+        assert_eq!(text_cell(&agg, "config", 0), "a");
+        assert!((cell(&agg, "test_accuracy_mean", 0).unwrap() - 0.6).abs() < 1e-12);
+        assert!((cell(&agg, "test_accuracy_std", 0).unwrap() - 0.02f64.sqrt()).abs() < 1e-12);
+        assert_eq!(cell(&agg, "test_accuracy_n", 0), Some(2.0));
+        assert!((cell(&agg, "test_accuracy_mean", 1).unwrap() - 0.85).abs() < 1e-12);
+        assert!((cell(&agg, "test_accuracy_std", 1).unwrap() - 0.005f64.sqrt()).abs() < 1e-12);
+        let e1 = aggregate(&runs.frame(&["test_accuracy"], Some(1)).unwrap(), &["test_accuracy"]).unwrap();
+        assert!((cell(&e1, "test_accuracy_mean", 0).unwrap() - 0.5).abs() < 1e-12);
+    }
+
     #[test]
     fn aggregation_matches_hand_computed_mean_std_n() {
         // config a: 0.5, 0.7 → mean 0.6, sample std √0.02 = 0.141421; n 2.

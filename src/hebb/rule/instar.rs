@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::{column_sums, Correlator, PlasticityRule};
 use crate::error::Result;
-use crate::hebb::competition::Post;
+use crate::hebb::competition::{Post, NO_WINNER};
 
 /// `Δw = yᵀ·x − diag(Σ d)·w`.
 pub struct Instar;
@@ -19,7 +19,20 @@ impl PlasticityRule for Instar {
     fn delta(&mut self, x: &Correlator, post: &Post, w: &[f32]) -> Result<Vec<f32>> {
         // The decay term is written first and the GEMM accumulates onto it,
         // so the update takes one pass over ΔW instead of three.
-        let decay = column_sums(post.decay.as_deref().unwrap_or(&post.a), x.units);
+        let decay = match (&post.decay, &post.winners) {
+            (Some(d), _) => column_sums(d, x.units),
+            // One winner per row: only the winners' entries are non-zero.
+            (None, Some(win)) => {
+                let mut s = vec![0f32; x.units];
+                for (r, &w) in win.iter().enumerate() {
+                    if w != NO_WINNER {
+                        s[w as usize] += post.a[r * x.units + w as usize];
+                    }
+                }
+                s
+            }
+            (None, None) => column_sums(&post.a, x.units),
+        };
         let fan = x.fan_in();
         let mut dw = vec![0f32; x.units * fan];
         dw.par_chunks_mut(fan)

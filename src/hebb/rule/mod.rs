@@ -94,9 +94,12 @@ impl Correlator<'_> {
     }
 }
 
-/// Sums a per-(row, unit) matrix over rows.
+/// Sums a per-(row, unit) matrix over rows. Blocks of 256 rows are summed in
+/// parallel and the block sums added in order, so the result does not
+/// depend on how rayon happened to split the work.
 pub fn column_sums(m: &[f32], units: usize) -> Vec<f32> {
-    m.par_chunks(units * 256)
+    let blocks: Vec<Vec<f32>> = m
+        .par_chunks(units * 256)
         .map(|chunk| {
             let mut s = vec![0f32; units];
             for row in chunk.chunks(units) {
@@ -106,13 +109,12 @@ pub fn column_sums(m: &[f32], units: usize) -> Vec<f32> {
             }
             s
         })
-        .reduce(
-            || vec![0f32; units],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            },
-        )
+        .collect();
+    let mut total = vec![0f32; units];
+    for b in blocks {
+        total.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+    }
+    total
 }
 
 /// One plasticity rule. Stateful rules (BCM) keep their state per layer.
