@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::competition::{self, Competition, CompetitionParams, Post};
 use super::gemm::{matmul_nt, Mat};
-use super::map::{im2col_into, Map, Padding};
+use super::map::{im2col_into, zeros, Map, Padding};
 use super::presynaptic::Presynaptic;
 use super::rule::{self, Correlator, PlasticityRule};
 use super::surround;
@@ -217,7 +217,7 @@ impl HebbConv {
         let mut u = if s.depthwise {
             depthwise_forward(&pm.data, &w_fwd, rows, s.cout, fan)
         } else {
-            let mut u = vec![0f32; rows * s.cout];
+            let mut u = zeros(rows * s.cout);
             matmul_nt(&pm.data, &w_fwd, &mut u, rows, s.cout, cols);
             u
         };
@@ -306,7 +306,7 @@ impl HebbConv {
 /// `u[r, c] = Σ_t p[r, t·C + c] · w[c, t]`.
 fn depthwise_forward(p: &[f32], w: &[f32], rows: usize, c: usize, taps: usize) -> Vec<f32> {
     let cols = c * taps;
-    let mut u = vec![0f32; rows * c];
+    let mut u = zeros(rows * c);
     u.par_chunks_mut(c).enumerate().for_each(|(r, ur)| {
         let pr = &p[r * cols..(r + 1) * cols];
         for t in 0..taps {
@@ -342,7 +342,7 @@ fn cosine_divide(p: &[f32], u: &mut [f32], rows: usize, c: usize, depthwise: boo
 /// NHWC → one row per (image, channel) over locations.
 fn to_channel_rows(y: &Map) -> Vec<f32> {
     let hw = y.h * y.w;
-    let mut t = vec![0f32; y.data.len()];
+    let mut t = zeros(y.data.len());
     t.par_chunks_mut(hw * y.c)
         .zip(y.data.par_chunks(hw * y.c))
         .for_each(|(dst, src)| {
@@ -359,7 +359,7 @@ fn to_channel_rows(y: &Map) -> Vec<f32> {
 fn from_channel_rows(post: Post, y: &Map) -> Post {
     let hw = y.h * y.w;
     let back = |t: &[f32]| {
-        let mut m = vec![0f32; t.len()];
+        let mut m = zeros(t.len());
         m.par_chunks_mut(hw * y.c)
             .zip(t.par_chunks(hw * y.c))
             .for_each(|(dst, src)| {

@@ -4,6 +4,14 @@
 
 use rayon::prelude::*;
 
+/// A zeroed buffer, written by all threads: `vec![0.0; n]` clears large
+/// buffers on one thread (glibc `calloc` memsets reused heap blocks).
+pub fn zeros(n: usize) -> Vec<f32> {
+    let mut v = Vec::with_capacity(n);
+    v.par_extend(rayon::iter::repeat_n(0f32, n));
+    v
+}
+
 /// A batch of feature maps, NHWC, row-major: `data[((n*h + y)*w + x)*c + ch]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Map {
@@ -21,7 +29,7 @@ impl Map {
             h,
             w,
             c,
-            data: vec![0.0; n * h * w * c],
+            data: zeros(n * h * w * c),
         }
     }
 

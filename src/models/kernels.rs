@@ -79,6 +79,31 @@ dispatch!(
     grow, grow_avx2, grow_body, (row: &mut [f32], a: f32, g: &[f32]) -> ()
 );
 
+/// SoftHebb's competition on one row of responses `u`: softmax shares
+/// `a = e^(t(u−max)) / Σ`, negated for every unit but the winner, and
+/// `d = a·u` for the decay term. Shares below f32's normal range are
+/// flushed to zero: subnormal operands slow the update GEMM down ~4×.
+#[inline(always)]
+fn soft_wta_row_body(u: &[f32], a: &mut [f32], d: &mut [f32], t: f32, max: f32, win: usize) {
+    let mut sum = 0f32;
+    for (ai, &ui) in a.iter_mut().zip(u) {
+        *ai = exp_approx(t * (ui - max));
+        sum += *ai;
+    }
+    let inv = 1.0 / sum;
+    for (j, ((ai, di), &ui)) in a.iter_mut().zip(d.iter_mut()).zip(u).enumerate() {
+        let share = *ai * inv;
+        let share = if share < f32::MIN_POSITIVE { 0.0 } else { share };
+        *ai = if j == win { share } else { -share };
+        *di = *ai * ui;
+    }
+}
+
+dispatch!(
+    /// See `soft_wta_row_body`.
+    soft_wta_row, soft_wta_row_avx2, soft_wta_row_body, (u: &[f32], a: &mut [f32], d: &mut [f32], t: f32, max: f32, win: usize) -> ()
+);
+
 /// Leaky settling of a recurrent layer from `y = 0`:
 /// `y ← y + (f(drive + W·y) − y)/τ` with `f(u) = 1/(1 + e^(−λu))`, until
 /// `‖Δy‖ ≤ tol·‖y‖` or `max_steps`. Returns the steps taken.

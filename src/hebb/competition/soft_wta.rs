@@ -18,33 +18,15 @@ impl Competition for SoftWta {
     }
 
     fn compete(&mut self, u: &[f32], units: usize, _rows_per_image: usize) -> Result<Post> {
-        let mut a = vec![0f32; u.len()];
-        let mut d = vec![0f32; u.len()];
+        let mut a = crate::hebb::map::zeros(u.len());
+        let mut d = crate::hebb::map::zeros(u.len());
+        let t = self.t_invert;
         a.par_chunks_mut(units)
             .zip(d.par_chunks_mut(units))
             .zip(u.par_chunks(units))
             .for_each(|((a, d), u)| {
                 let (win, max) = argmax(u);
-                let mut sum = 0f32;
-                for (ai, &ui) in a.iter_mut().zip(u) {
-                    // e^x < f32::MIN_POSITIVE below −87.34, and the share
-                    // (divided by a sum ≥ 1) would be flushed below: skip it.
-                    let x = self.t_invert * (ui - max);
-                    *ai = if x < -87.5 { 0.0 } else { x.exp() };
-                    sum += *ai;
-                }
-                for (j, ai) in a.iter_mut().enumerate() {
-                    *ai /= sum;
-                    // Shares below f32's normal range are flushed to zero:
-                    // subnormal operands slow the update GEMM down ~4×.
-                    if *ai < f32::MIN_POSITIVE {
-                        *ai = 0.0;
-                    }
-                    if j != win {
-                        *ai = -*ai;
-                    }
-                    d[j] = *ai * u[j];
-                }
+                crate::models::kernels::soft_wta_row(u, a, d, t, max, win);
             });
         Ok(Post {
             a,

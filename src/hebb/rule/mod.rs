@@ -39,7 +39,7 @@ impl Correlator<'_> {
 
     /// `Σ_rows a[row, unit] · x[row]` for every unit: `Aᵀ·P`.
     pub fn yx(&self, a: &[f32], winners: Option<&[u32]>) -> Result<Vec<f32>> {
-        let mut out = vec![0f32; self.units * self.fan_in()];
+        let mut out = crate::hebb::map::zeros(self.units * self.fan_in());
         self.add_yx(a, winners, &mut out, false);
         Ok(out)
     }
