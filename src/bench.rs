@@ -182,7 +182,7 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
         let mut l = layer(cin, cout, k, pad, rule, comp)?;
         let x = random_map(batch, hw, hw, cin, &mut rng);
         let (pm, y) = l.activate(&x)?;
-        let w = l.effective_weights().into_owned();
+        let w = l.learning_weights().into_owned();
         let macs = l.forward_macs(batch, hw, hw) as f64;
         out.push(Kernel {
             name: format!("update/l2/{rule}+{comp}"),

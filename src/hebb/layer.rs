@@ -148,6 +148,19 @@ impl HebbConv {
         Cow::Owned(w)
     }
 
+    /// The weights the rule's decay term sees: the effective weights,
+    /// normalised per unit when the layer normalises its weights (the
+    /// report's `compute_activation` returns `normalize(w)` under `w_nrm`
+    /// and `compute_update` decays towards it). Cosine layers normalise
+    /// only inside the activation, so their decay sees the raw weights.
+    pub fn learning_weights(&self) -> Cow<'_, [f32]> {
+        let mut w = self.effective_weights();
+        if self.spec.weight_norm {
+            normalise_rows(w.to_mut(), self.spec.fan_in());
+        }
+        w
+    }
+
     /// Weights in PyTorch's `(out, in, kh, kw)` order, for plots.
     pub fn weights_oihw(&self) -> (Vec<usize>, Vec<f32>) {
         let s = &self.spec;
@@ -181,8 +194,8 @@ impl HebbConv {
     pub fn forward(&mut self, x: &Map, learn: bool) -> Result<Map> {
         let (pm, y) = self.activate(x)?;
         if learn {
-            let w_eff = self.effective_weights().into_owned();
-            self.learn(&pm, &y, &w_eff)?;
+            let w = self.learning_weights().into_owned();
+            self.learn(&pm, &y, &w)?;
         }
         self.patch_buf = pm.data;
         Ok(y)
@@ -209,10 +222,7 @@ impl HebbConv {
         let fan = s.fan_in();
         let mut w_fwd = self.effective_weights();
         if normalise {
-            w_fwd.to_mut().par_chunks_mut(fan).for_each(|r| {
-                let n = r.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-                r.iter_mut().for_each(|v| *v /= n);
-            });
+            normalise_rows(w_fwd.to_mut(), fan);
         }
         let mut u = if s.depthwise {
             depthwise_forward(&pm.data, &w_fwd, rows, s.cout, fan)
@@ -301,6 +311,14 @@ impl HebbConv {
                 crate::models::kernels::axpy(rate * inv, d, w);
             });
     }
+}
+
+/// Scales every row of `fan` weights to unit L2 norm.
+fn normalise_rows(w: &mut [f32], fan: usize) {
+    w.par_chunks_mut(fan).for_each(|r| {
+        let n = r.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        r.iter_mut().for_each(|v| *v /= n);
+    });
 }
 
 /// `u[r, c] = Σ_t p[r, t·C + c] · w[c, t]`.
@@ -456,6 +474,24 @@ mod tests {
         l.forward(&input([1.0, 2.0]), true).unwrap();
         l.apply_update();
         close(&l.w, &[1.0, 0.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn weight_norm_decays_towards_the_normalised_weights() {
+        // W = 2·I, x = [1,2]. With weight_norm the forward pass uses ŵ = I:
+        // u = [1,2], unit 1 wins with y = 2, Δw_1 = 2·[1,2] − 2·[0,1] = [2,2]
+        // → normalised [1,1] → w_1 = [0,2] + [1,1] = [1,3]. Without it,
+        // u = [2,4], y = 4, Δw_1 = 4·[1,2] − 4·[0,2] = [4,0] → w_1 = [1,2].
+        let mut l = unit_layer("instar", "hard_wta", Activation::Plain, [2.0, 0.0, 0.0, 2.0]);
+        l.spec.weight_norm = true;
+        let y = l.forward(&input([1.0, 2.0]), true).unwrap();
+        close(&y.data, &[1.0, 2.0]);
+        l.apply_update();
+        close(&l.w, &[2.0, 0.0, 1.0, 3.0]);
+        let mut l = unit_layer("instar", "hard_wta", Activation::Plain, [2.0, 0.0, 0.0, 2.0]);
+        l.forward(&input([1.0, 2.0]), true).unwrap();
+        l.apply_update();
+        close(&l.w, &[2.0, 0.0, 1.0, 2.0]);
     }
 
     #[test]
