@@ -8,6 +8,8 @@
 use candle_core::{Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use half::f16;
+use half::slice::HalfFloatSliceExt;
+use rayon::prelude::*;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
@@ -47,19 +49,23 @@ impl FeatureStore {
         Ok(())
     }
 
-    fn gather(&self, idx: &[usize], norm: Option<&(Vec<f32>, Vec<f32>)>) -> Vec<f32> {
-        let mut out = Vec::with_capacity(idx.len() * self.dim);
-        for &i in idx {
-            let row = &self.data[i * self.dim..(i + 1) * self.dim];
-            match norm {
-                None => out.extend(row.iter().map(|v| v.to_f32())),
-                Some((mean, inv)) => out.extend(
-                    row.iter()
-                        .zip(mean.iter().zip(inv))
-                        .map(|(v, (m, s))| (v.to_f32() - m) * s),
-                ),
+    /// Row `i` as f32 into `dst` (standardised when `norm` is given).
+    fn row_into(&self, i: usize, dst: &mut [f32], norm: Option<&(Vec<f32>, Vec<f32>)>) {
+        let d = self.dim;
+        // SIMD (F16C) conversion where the CPU has it.
+        self.data[i * d..(i + 1) * d].convert_to_f32_slice(dst);
+        if let Some((mean, inv)) = norm {
+            for ((v, m), s) in dst.iter_mut().zip(mean).zip(inv) {
+                *v = (*v - m) * s;
             }
         }
+    }
+
+    fn gather(&self, idx: &[usize], norm: Option<&(Vec<f32>, Vec<f32>)>) -> Vec<f32> {
+        let mut out = vec![0f32; idx.len() * self.dim];
+        out.par_chunks_mut(self.dim)
+            .zip(idx)
+            .for_each(|(dst, &i)| self.row_into(i, dst, norm));
         out
     }
 
@@ -146,14 +152,19 @@ pub fn train_head(
         order.shuffle(rng);
         let (mut total, mut batches) = (0f64, 0usize);
         for chunk in order.chunks(s.batch) {
-            let mut x = Vec::with_capacity(chunk.len() * dim);
-            for &i in chunk {
-                let src = match train_flipped {
-                    Some(f) if rng.random::<bool>() => f,
-                    _ => train,
-                };
-                x.extend(src.gather(&[i], norm));
-            }
+            // Which copy each image comes from (drawn in order), then the
+            // rows gathered in parallel.
+            let picks: Vec<(&FeatureStore, usize)> = chunk
+                .iter()
+                .map(|&i| match train_flipped {
+                    Some(f) if rng.random::<bool>() => (f, i),
+                    _ => (train, i),
+                })
+                .collect();
+            let mut x = vec![0f32; chunk.len() * dim];
+            x.par_chunks_mut(dim)
+                .zip(&picks)
+                .for_each(|(dst, &(src, i))| src.row_into(i, dst, norm));
             if s.dropout > 0.0 {
                 for v in x.iter_mut() {
                     *v = if rng.random::<f32>() < keep {
