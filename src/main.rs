@@ -67,6 +67,11 @@ enum Cmd {
         /// Never download missing datasets; fail instead.
         #[arg(long)]
         no_fetch: bool,
+        /// Keep the Hebbian CNNs' frozen features under <out>/cache (about
+        /// 5 GB per full-data SoftHebb configuration), so that classifier
+        /// variants of a configuration skip learning and extraction.
+        #[arg(long)]
+        keep_features: bool,
     },
     /// Check that a suite's results exist, succeeded and meet its floors.
     Check {
@@ -214,6 +219,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             out,
             retry_failed,
             no_fetch,
+            keep_features,
         } => {
             let s = Suite::load(&suite)?;
             let opts = RunOptions {
@@ -224,6 +230,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 quiet: cli.quiet,
                 retry_failed,
                 fetch_missing: !no_fetch,
+                keep_features,
             };
             let outcomes = run_suite(&s, &store, &lock, &opts)?;
             if outcomes.is_empty() {

@@ -122,14 +122,14 @@ pub struct HebbianCnnParams {
     pub classifier_batch: usize,
     #[serde(default = "d_clr")]
     pub classifier_lr: f64,
+    /// Per-epoch factor on the classifier's rate (1: constant, the report).
+    #[serde(default = "d_one")]
+    pub classifier_lr_decay: f64,
     #[serde(default = "d_dropout")]
     pub dropout: f64,
     /// Standardise each feature with the training set's mean and std
-    /// before the classifier. The report's head takes raw features; on
-    /// SoftHebb's (deep-layer weight norms ≈ 20 after one epoch) Adam at
-    /// 1e-3 then oscillated (cross-entropy ≈ 44; 70.7% / 70.0% test at
-    /// epochs 5 / 10 on the full data). `false` gives the report's head.
-    #[serde(default = "d_true")]
+    /// before the classifier (the report's head takes raw features).
+    #[serde(default)]
     pub standardize_features: bool,
 }
 
@@ -212,114 +212,22 @@ impl Experiment for HebbianCnn {
     fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
         let p: HebbianCnnParams = typed(params)?;
         let ds = &ctx.dataset;
-        let [c, h, w] = ds.shape;
         let d = ds.image_len();
         let train = ds.train.limited(p.train_limit, d);
         let test = ds.test.limited(p.test_limit, d);
-        let mut out = RunOutput::default();
-
-        let mut xtr: Vec<f32> = train.images.iter().map(|&b| b as f32 / 255.0).collect();
-        let mut xte: Vec<f32> = test.images.iter().map(|&b| b as f32 / 255.0).collect();
-        timed(
-            "preprocess",
-            (train.len() + test.len()) as u64,
-            &mut out.phases,
-            || match p.zca {
-                Some(eps) => {
-                    let zca = fitted_zca(ctx, &xtr, train.len(), d, eps as f32, p.train_limit)?;
-                    out.summary.insert("zca_residual".into(), zca.residual);
-                    zca.transform(&mut xtr)?;
-                    zca.transform(&mut xte)
-                }
-                None => {
-                    normalise_channels(&mut xtr, h * w);
-                    normalise_channels(&mut xte, h * w);
-                    Ok(())
-                }
-            },
-        )?;
-
-        let mut net = HebbNet::build(&p.arch, &p.layer_options(), &mut ctx.rng(STREAM_INIT))?;
-        out.summary
-            .insert("parameters".into(), net.parameters() as f64);
-        // The GEMM yardstick, sampled every 32 batches of the Hebbian epoch
-        // so that the ratio compares like with like.
-        let mut probe = GemmProbe::new(1024)?;
-
-        // Hebbian phase: every layer learns from each batch.
         let n = train.len();
-        let mut rng = ctx.rng(STREAM_DATA);
-        let batches = n.div_ceil(p.hebb_batch);
-        let bar = ctx
-            .progress
-            .bar((p.hebb_epochs * batches) as u64, "hebbian epoch");
-        let mut flops = 0f64;
-        let images = (p.hebb_epochs * n) as u64;
-        timed("unsupervised", images, &mut out.phases, || {
-            let mut order: Vec<usize> = (0..n).collect();
-            for _ in 0..p.hebb_epochs {
-                if p.shuffle {
-                    order.shuffle(&mut rng);
-                }
-                for (b, chunk) in order.chunks(p.hebb_batch).enumerate() {
-                    if b % 32 == 0 {
-                        probe.sample()?;
-                    }
-                    let flips: Vec<bool> = chunk
-                        .iter()
-                        .map(|_| p.flip && rng.random::<bool>())
-                        .collect();
-                    let x = batch_map(&xtr, chunk, &flips, c, h, w);
-                    net.forward(x, true)?;
-                    flops += dense_hebbian_flops(&net);
-                    bar.inc(1);
-                }
-            }
-            bar.finish_and_clear();
-            Ok(())
-        })?;
-        let gemm = probe.gflops_since(0);
-        out.summary.insert("gemm_gflops".into(), gemm);
-        // The probe's own time is not Hebbian work.
-        let hebb_wall = out.phases.last().map(|ph| ph.wall_s).unwrap_or(0.0)
-            - probe.samples.iter().sum::<f64>();
-        if hebb_wall > 0.0 {
-            let achieved = flops / hebb_wall / 1e9;
-            out.summary.insert("hebbian_gflops".into(), achieved);
-            out.summary
-                .insert("hebbian_gemm_ratio".into(), achieved / gemm);
-        }
-        layer_artefacts(&net, &mut out);
-
-        // Frozen features (BatchNorm on running statistics).
-        let passes = if p.flip { 2 } else { 1 };
-        let (f_train, f_flip, f_test) = timed(
-            "features",
-            (passes * n + test.len()) as u64,
-            &mut out.phases,
-            || {
-                let bar = ctx
-                    .progress
-                    .bar((passes * n + test.len()) as u64, "features");
-                let f_train = extract(&mut net, &xtr, n, false, (c, h, w), &bar)?;
-                let f_flip = if p.flip {
-                    Some(extract(&mut net, &xtr, n, true, (c, h, w), &bar)?)
-                } else {
-                    None
-                };
-                let f_test = extract(&mut net, &xte, test.len(), false, (c, h, w), &bar)?;
-                bar.finish_and_clear();
-                Ok((f_train, f_flip, f_test))
-            },
-        )?;
-        out.summary.insert("feature_dim".into(), f_train.dim as f64);
-        drop(xtr);
-        drop(xte);
+        let mut out = RunOutput::default();
+        let Features {
+            train: f_train,
+            flipped: f_flip,
+            test: f_test,
+        } = features(ctx, &p, &mut out)?;
 
         let schedule = HeadSchedule {
             epochs: p.classifier_epochs,
             batch: p.classifier_batch,
             lr: p.classifier_lr,
+            lr_decay: p.classifier_lr_decay,
             dropout: p.dropout as f32,
             standardize: p.standardize_features,
         };
@@ -343,6 +251,238 @@ impl Experiment for HebbianCnn {
         )?;
         Ok(out)
     }
+}
+
+
+/// The frozen features of the training images (and of their mirror
+/// images when flips are on) and of the test images.
+struct Features {
+    train: FeatureStore,
+    flipped: Option<FeatureStore>,
+    test: FeatureStore,
+}
+
+/// Parameters that do not change the features: the classifier's.
+const CLASSIFIER_PARAMS: [&str; 6] = [
+    "classifier_epochs",
+    "classifier_batch",
+    "classifier_lr",
+    "classifier_lr_decay",
+    "dropout",
+    "standardize_features",
+];
+
+/// The features for `p`: from the cache when the run keeps features and an
+/// earlier run with the same Hebbian settings, seed and data stored them
+/// (its phases, scalars and artefacts are reported again, marked
+/// `features_cached`), otherwise learned and extracted here.
+fn features(ctx: &RunContext, p: &HebbianCnnParams, out: &mut RunOutput) -> Result<Features> {
+    let mut key_params = serde_json::to_value(p)
+        .map_err(|e| Error::Params(e.to_string()))?
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for k in CLASSIFIER_PARAMS {
+        key_params.remove(k);
+    }
+    let key = crate::suite::run_hash(
+        "hebbian-features",
+        &key_params,
+        ctx.seed,
+        &ctx.dataset.content_hash(),
+    );
+    let dir = ctx.cache_dir.join(format!("features-{key}"));
+    if ctx.keep_features {
+        if let Some(f) = load_features(&dir, out) {
+            out.summary.insert("features_cached".into(), 1.0);
+            return Ok(f);
+        }
+    }
+    let mut fresh = RunOutput::default();
+    let f = learn_and_extract(ctx, p, &mut fresh)?;
+    if ctx.keep_features {
+        save_features(&dir, &f, &fresh)?;
+    }
+    out.phases.extend(fresh.phases);
+    out.summary.extend(fresh.summary);
+    out.artefacts.extend(fresh.artefacts);
+    out.summary.insert("features_cached".into(), 0.0);
+    Ok(f)
+}
+
+/// What a feature cache entry records besides the features.
+#[derive(Serialize, Deserialize)]
+struct FeatureMeta {
+    phases: Vec<(String, f64, u64)>,
+    summary: std::collections::BTreeMap<String, f64>,
+    artefacts: Vec<(String, Vec<usize>, Vec<f32>)>,
+}
+
+fn save_features(dir: &std::path::Path, f: &Features, out: &RunOutput) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::Params(format!("{}: {e}", dir.display())))?;
+    f.train.save(&dir.join("train.f16"))?;
+    if let Some(fl) = &f.flipped {
+        fl.save(&dir.join("flipped.f16"))?;
+    }
+    f.test.save(&dir.join("test.f16"))?;
+    let meta = FeatureMeta {
+        phases: out
+            .phases
+            .iter()
+            .map(|ph| (ph.name.clone(), ph.wall_s, ph.images))
+            .collect(),
+        summary: out.summary.clone(),
+        artefacts: out
+            .artefacts
+            .iter()
+            .map(|a| (a.name.clone(), a.shape.clone(), a.data.clone()))
+            .collect(),
+    };
+    let json = serde_json::to_vec(&meta).map_err(|e| Error::Params(e.to_string()))?;
+    // Written last: its presence marks a complete entry.
+    crate::atomic::write_bytes(&dir.join("meta.json"), &json)
+}
+
+fn load_features(dir: &std::path::Path, out: &mut RunOutput) -> Option<Features> {
+    let meta: FeatureMeta =
+        serde_json::from_slice(&std::fs::read(dir.join("meta.json")).ok()?).ok()?;
+    let train = FeatureStore::load(&dir.join("train.f16"))?;
+    let test = FeatureStore::load(&dir.join("test.f16"))?;
+    let flipped = match dir.join("flipped.f16") {
+        path if path.exists() => Some(FeatureStore::load(&path)?),
+        _ => None,
+    };
+    out.phases.extend(meta.phases.into_iter().map(|(name, wall_s, images)| {
+        super::Phase {
+            name,
+            wall_s,
+            images,
+        }
+    }));
+    out.summary.extend(meta.summary);
+    out.artefacts
+        .extend(meta.artefacts.into_iter().map(|(name, shape, data)| Artefact {
+            name,
+            shape,
+            data,
+        }));
+    Some(Features {
+        train,
+        flipped,
+        test,
+    })
+}
+
+/// Preprocessing, the Hebbian epoch(s) and feature extraction.
+fn learn_and_extract(ctx: &RunContext, p: &HebbianCnnParams, out: &mut RunOutput) -> Result<Features> {
+    let ds = &ctx.dataset;
+    let [c, h, w] = ds.shape;
+    let d = ds.image_len();
+    let train = ds.train.limited(p.train_limit, d);
+    let test = ds.test.limited(p.test_limit, d);
+        let mut xtr: Vec<f32> = train.images.iter().map(|&b| b as f32 / 255.0).collect();
+    let mut xte: Vec<f32> = test.images.iter().map(|&b| b as f32 / 255.0).collect();
+    timed(
+        "preprocess",
+        (train.len() + test.len()) as u64,
+        &mut out.phases,
+        || match p.zca {
+            Some(eps) => {
+                let zca = fitted_zca(ctx, &xtr, train.len(), d, eps as f32, p.train_limit)?;
+                out.summary.insert("zca_residual".into(), zca.residual);
+                zca.transform(&mut xtr)?;
+                zca.transform(&mut xte)
+            }
+            None => {
+                normalise_channels(&mut xtr, h * w);
+                normalise_channels(&mut xte, h * w);
+                Ok(())
+            }
+        },
+    )?;
+
+    let mut net = HebbNet::build(&p.arch, &p.layer_options(), &mut ctx.rng(STREAM_INIT))?;
+    out.summary
+        .insert("parameters".into(), net.parameters() as f64);
+    // The GEMM yardstick, sampled every 32 batches of the Hebbian epoch
+    // so that the ratio compares like with like.
+    let mut probe = GemmProbe::new(1024)?;
+
+    // Hebbian phase: every layer learns from each batch.
+    let n = train.len();
+    let mut rng = ctx.rng(STREAM_DATA);
+    let batches = n.div_ceil(p.hebb_batch);
+    let bar = ctx
+        .progress
+        .bar((p.hebb_epochs * batches) as u64, "hebbian epoch");
+    let mut flops = 0f64;
+    let images = (p.hebb_epochs * n) as u64;
+    timed("unsupervised", images, &mut out.phases, || {
+        let mut order: Vec<usize> = (0..n).collect();
+        for _ in 0..p.hebb_epochs {
+            if p.shuffle {
+                order.shuffle(&mut rng);
+            }
+            for (b, chunk) in order.chunks(p.hebb_batch).enumerate() {
+                if b % 32 == 0 {
+                    probe.sample()?;
+                }
+                let flips: Vec<bool> = chunk
+                    .iter()
+                    .map(|_| p.flip && rng.random::<bool>())
+                    .collect();
+                let x = batch_map(&xtr, chunk, &flips, c, h, w);
+                net.forward(x, true)?;
+                flops += dense_hebbian_flops(&net);
+                bar.inc(1);
+            }
+        }
+        bar.finish_and_clear();
+        Ok(())
+    })?;
+    let gemm = probe.gflops_since(0);
+    out.summary.insert("gemm_gflops".into(), gemm);
+    // The probe's own time is not Hebbian work.
+    let hebb_wall = out.phases.last().map(|ph| ph.wall_s).unwrap_or(0.0)
+        - probe.samples.iter().sum::<f64>();
+    if hebb_wall > 0.0 {
+        let achieved = flops / hebb_wall / 1e9;
+        out.summary.insert("hebbian_gflops".into(), achieved);
+        out.summary
+            .insert("hebbian_gemm_ratio".into(), achieved / gemm);
+    }
+    layer_artefacts(&net, out);
+
+    // Frozen features (BatchNorm on running statistics).
+    let passes = if p.flip { 2 } else { 1 };
+    let (f_train, f_flip, f_test) = timed(
+        "features",
+        (passes * n + test.len()) as u64,
+        &mut out.phases,
+        || {
+            let bar = ctx
+                .progress
+                .bar((passes * n + test.len()) as u64, "features");
+            let f_train = extract(&mut net, &xtr, n, false, (c, h, w), &bar)?;
+            let f_flip = if p.flip {
+                Some(extract(&mut net, &xtr, n, true, (c, h, w), &bar)?)
+            } else {
+                None
+            };
+            let f_test = extract(&mut net, &xte, test.len(), false, (c, h, w), &bar)?;
+            bar.finish_and_clear();
+            Ok((f_train, f_flip, f_test))
+        },
+    )?;
+    out.summary.insert("feature_dim".into(), f_train.dim as f64);
+    drop(xtr);
+    drop(xte);
+
+    Ok(Features {
+        train: f_train,
+        flipped: f_flip,
+        test: f_test,
+    })
 }
 
 /// The ZCA transform for these training images, cached by dataset content,

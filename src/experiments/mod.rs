@@ -35,6 +35,10 @@ pub struct RunContext {
     /// Where expensive intermediate results (trained weights) are cached,
     /// keyed by a hash of everything that determines them.
     pub cache_dir: std::path::PathBuf,
+    /// Keep large intermediates too (the Hebbian CNNs' frozen features, ~5
+    /// GB per full-data SoftHebb configuration), so that classifier variants
+    /// skip the Hebbian epoch and feature extraction.
+    pub keep_features: bool,
 }
 
 impl RunContext {

@@ -57,6 +57,8 @@ pub struct RunOptions {
     pub retry_failed: bool,
     /// Download missing dataset files from the official sources.
     pub fetch_missing: bool,
+    /// Cache large intermediates (see [`RunContext::keep_features`]).
+    pub keep_features: bool,
 }
 
 /// What happened to one run.
@@ -128,7 +130,7 @@ pub fn run_suite(
     let bar = progress.bar(total as u64, &format!("suite {}", suite.name));
     let run_one = |spec: &RunSpec| -> Result<Outcome> {
         let ds = datasets[&spec.dataset].clone();
-        let status = execute(spec, ds, &device, &provenance, &progress, lock, &opts.out)?;
+        let status = execute(spec, ds, &device, &provenance, &progress, lock, opts)?;
         if let Status::Failed(reason) = &status {
             progress.println(&format!(
                 "run {} (seed {}) failed: {reason}",
@@ -251,8 +253,9 @@ fn execute(
     provenance: &Provenance,
     progress: &Progress,
     lock: &Lock,
-    out: &Path,
+    opts: &RunOptions,
 ) -> Result<Status> {
+    let out = opts.out.as_path();
     let exp = experiments::lookup(&spec.experiment)?;
     let ctx = RunContext {
         seed: spec.seed,
@@ -260,6 +263,7 @@ fn execute(
         dataset: dataset.clone(),
         progress: progress.clone(),
         cache_dir: out.join("cache"),
+        keep_features: opts.keep_features,
     };
     let started = SystemTime::now();
     let clock = Instant::now();

@@ -15,7 +15,7 @@ use rand::Rng;
 
 use super::metrics::{argmax_rows, score};
 use super::EpochMetrics;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
 
 /// Per-image feature vectors, row-major, stored as f16.
@@ -47,6 +47,45 @@ impl FeatureStore {
         }
         self.data.extend(rows.iter().map(|&v| f16::from_f32(v)));
         Ok(())
+    }
+
+    /// Writes the rows to `path` atomically: `HBFS`, the dimension and the
+    /// row count as little-endian u64, then the f16 values.
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        use std::io::Write;
+        crate::atomic::write_with(path, |tmp| {
+            let f = std::fs::File::create(tmp).at(tmp)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 22, f);
+            w.write_all(b"HBFS").at(tmp)?;
+            w.write_all(&(self.dim as u64).to_le_bytes()).at(tmp)?;
+            w.write_all(&(self.len() as u64).to_le_bytes()).at(tmp)?;
+            for chunk in self.data.chunks(1 << 20) {
+                let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
+                w.write_all(&bytes).at(tmp)?;
+            }
+            let f = w.into_inner().map_err(|e| Error::Params(e.to_string()))?;
+            f.sync_all().at(tmp)
+        })
+    }
+
+    /// Reads rows written by [`FeatureStore::save`]; `None` when the file
+    /// is missing, truncated or not a feature file (the caller recomputes).
+    pub fn load(path: &std::path::Path) -> Option<FeatureStore> {
+        let bytes = std::fs::read(path).ok()?;
+        if bytes.len() < 20 || &bytes[..4] != b"HBFS" {
+            return None;
+        }
+        let dim = u64::from_le_bytes(bytes[4..12].try_into().ok()?) as usize;
+        let rows = u64::from_le_bytes(bytes[12..20].try_into().ok()?) as usize;
+        let body = &bytes[20..];
+        if dim == 0 || body.len() != 2 * dim * rows {
+            return None;
+        }
+        let data = body
+            .chunks_exact(2)
+            .map(|b| f16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        Some(FeatureStore { dim, data })
     }
 
     /// Row `i` as f32 into `dst` (standardised when `norm` is given).
@@ -101,6 +140,10 @@ pub struct HeadSchedule {
     pub epochs: usize,
     pub batch: usize,
     pub lr: f64,
+    /// Each epoch's rate is `lr · lr_decay^epoch` (1 keeps it constant, as
+    /// the report). A per-epoch factor keeps the first epochs of a longer
+    /// run identical to a shorter run.
+    pub lr_decay: f64,
     pub dropout: f32,
     /// Standardise each feature with the training set's mean and std
     /// before dropout (not in the report's head).
@@ -149,6 +192,7 @@ pub fn train_head(
     let mut history = Vec::with_capacity(s.epochs);
     let keep = 1.0 - s.dropout;
     for epoch in 0..s.epochs {
+        opt.set_learning_rate(s.lr * s.lr_decay.powi(epoch as i32));
         order.shuffle(rng);
         let (mut total, mut batches) = (0f64, 0usize);
         for chunk in order.chunks(s.batch) {
@@ -226,4 +270,26 @@ fn predict(
         out.extend(argmax_rows(&z, classes));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_round_trip_through_a_file_and_damage_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = FeatureStore::new(3);
+        s.push(&[1.0, -2.5, 0.125, 4.0, 5.0, 6.0]).unwrap();
+        let path = dir.path().join("f.f16");
+        s.save(&path).unwrap();
+        let back = FeatureStore::load(&path).unwrap();
+        assert_eq!((back.dim, back.len()), (3, 2));
+        assert_eq!(back.data, s.data);
+        // A truncated file is not a feature file.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(FeatureStore::load(&path).is_none());
+        assert!(FeatureStore::push(&mut s, &[f32::NAN, 0.0, 0.0]).is_err());
+    }
 }
