@@ -21,12 +21,20 @@ fn main() -> hebbench::Result<()> {
         competition: competition.clone(),
         // The report's soft-WTA rows use plain responses; its hard-WTA rows
         // the cosine activation with surround inhibition.
-        activation: if soft { Activation::Plain } else { Activation::Cosine },
+        activation: if soft {
+            Activation::Plain
+        } else {
+            Activation::Cosine
+        },
         weight_norm: false,
         surround: !soft,
         dale: false,
         presynaptic: None,
-        lr: if soft { vec![0.08, 0.005, 0.01] } else { vec![0.1] },
+        lr: if soft {
+            vec![0.08, 0.005, 0.01]
+        } else {
+            vec![0.1]
+        },
         lr_norm_power: soft.then_some(0.5),
         t_invert: vec![1.0, 0.65, 0.25],
         stat_k: 2.0,
@@ -47,11 +55,17 @@ fn main() -> hebbench::Result<()> {
     for _ in 0..reps {
         net.forward(x.clone(), true)?;
     }
-    println!("{competition}: learning step {:.3} s", t.elapsed().as_secs_f64() / reps as f64);
+    println!(
+        "{competition}: learning step {:.3} s",
+        t.elapsed().as_secs_f64() / reps as f64
+    );
     let t = Instant::now();
     for _ in 0..reps {
         net.forward(x.clone(), false)?;
     }
-    println!("frozen forward pass {:.3} s", t.elapsed().as_secs_f64() / reps as f64);
+    println!(
+        "frozen forward pass {:.3} s",
+        t.elapsed().as_secs_f64() / reps as f64
+    );
     Ok(())
 }

@@ -74,7 +74,7 @@ fn every_architecture_and_mode_runs_and_reports() {
         ("dale", "arch: hardhebb_depthwise, competition: hard_wta, activation: cosine, surround: true, dale: true"),
         ("hardhebb", "arch: hardhebb, competition: hard_wta, rule: hebb"),
     ];
-    let mut yaml = format!("name: a\nexperiment: hebbian_cnn\nseeds: [0]\nconfigs:\n");
+    let mut yaml = "name: a\nexperiment: hebbian_cnn\nseeds: [0]\nconfigs:\n".to_string();
     for (name, p) in rows {
         yaml += &format!(
             "  - name: {name}\n    params: {{{COMMON}, classifier_epochs: 2, {p}}}\n    reference: {{test_accuracy: 0.5}}\n"

@@ -89,7 +89,7 @@ impl Experiment for BackpropCnn {
                 p.dataset
             )));
         }
-        if p.batch == 0 || !(p.width > 0.0) || !(0.0..1.0).contains(&p.dropout) {
+        if p.batch == 0 || p.width.is_nan() || p.width <= 0.0 || !(0.0..1.0).contains(&p.dropout) {
             return Err(Error::Params(
                 "`batch` and `width` must be positive and `dropout` in [0, 1)".into(),
             ));

@@ -201,7 +201,7 @@ impl Experiment for HebbianCnn {
                 "`lr` and `t_invert` need at least one value".into(),
             ));
         }
-        if !(p.width > 0.0) || !(0.0..1.0).contains(&p.dropout) {
+        if p.width.is_nan() || p.width <= 0.0 || !(0.0..1.0).contains(&p.dropout) {
             return Err(Error::Params(
                 "`width` must be > 0 and `dropout` in [0, 1)".into(),
             ));
@@ -252,7 +252,6 @@ impl Experiment for HebbianCnn {
         Ok(out)
     }
 }
-
 
 /// The frozen features of the training images (and of their mirror
 /// images when flips are on) and of the test images.
@@ -352,20 +351,21 @@ fn load_features(dir: &std::path::Path, out: &mut RunOutput) -> Option<Features>
         path if path.exists() => Some(FeatureStore::load(&path)?),
         _ => None,
     };
-    out.phases.extend(meta.phases.into_iter().map(|(name, wall_s, images)| {
-        super::Phase {
-            name,
-            wall_s,
-            images,
-        }
-    }));
+    out.phases.extend(
+        meta.phases
+            .into_iter()
+            .map(|(name, wall_s, images)| super::Phase {
+                name,
+                wall_s,
+                images,
+            }),
+    );
     out.summary.extend(meta.summary);
-    out.artefacts
-        .extend(meta.artefacts.into_iter().map(|(name, shape, data)| Artefact {
-            name,
-            shape,
-            data,
-        }));
+    out.artefacts.extend(
+        meta.artefacts
+            .into_iter()
+            .map(|(name, shape, data)| Artefact { name, shape, data }),
+    );
     Some(Features {
         train,
         flipped,
@@ -374,13 +374,17 @@ fn load_features(dir: &std::path::Path, out: &mut RunOutput) -> Option<Features>
 }
 
 /// Preprocessing, the Hebbian epoch(s) and feature extraction.
-fn learn_and_extract(ctx: &RunContext, p: &HebbianCnnParams, out: &mut RunOutput) -> Result<Features> {
+fn learn_and_extract(
+    ctx: &RunContext,
+    p: &HebbianCnnParams,
+    out: &mut RunOutput,
+) -> Result<Features> {
     let ds = &ctx.dataset;
     let [c, h, w] = ds.shape;
     let d = ds.image_len();
     let train = ds.train.limited(p.train_limit, d);
     let test = ds.test.limited(p.test_limit, d);
-        let mut xtr: Vec<f32> = train.images.iter().map(|&b| b as f32 / 255.0).collect();
+    let mut xtr: Vec<f32> = train.images.iter().map(|&b| b as f32 / 255.0).collect();
     let mut xte: Vec<f32> = test.images.iter().map(|&b| b as f32 / 255.0).collect();
     timed(
         "preprocess",
@@ -443,8 +447,8 @@ fn learn_and_extract(ctx: &RunContext, p: &HebbianCnnParams, out: &mut RunOutput
     let gemm = probe.gflops_since(0);
     out.summary.insert("gemm_gflops".into(), gemm);
     // The probe's own time is not Hebbian work.
-    let hebb_wall = out.phases.last().map(|ph| ph.wall_s).unwrap_or(0.0)
-        - probe.samples.iter().sum::<f64>();
+    let hebb_wall =
+        out.phases.last().map(|ph| ph.wall_s).unwrap_or(0.0) - probe.samples.iter().sum::<f64>();
     if hebb_wall > 0.0 {
         let achieved = flops / hebb_wall / 1e9;
         out.summary.insert("hebbian_gflops".into(), achieved);

@@ -482,13 +482,23 @@ mod tests {
         // u = [1,2], unit 1 wins with y = 2, Δw_1 = 2·[1,2] − 2·[0,1] = [2,2]
         // → normalised [1,1] → w_1 = [0,2] + [1,1] = [1,3]. Without it,
         // u = [2,4], y = 4, Δw_1 = 4·[1,2] − 4·[0,2] = [4,0] → w_1 = [1,2].
-        let mut l = unit_layer("instar", "hard_wta", Activation::Plain, [2.0, 0.0, 0.0, 2.0]);
+        let mut l = unit_layer(
+            "instar",
+            "hard_wta",
+            Activation::Plain,
+            [2.0, 0.0, 0.0, 2.0],
+        );
         l.spec.weight_norm = true;
         let y = l.forward(&input([1.0, 2.0]), true).unwrap();
         close(&y.data, &[1.0, 2.0]);
         l.apply_update();
         close(&l.w, &[2.0, 0.0, 1.0, 3.0]);
-        let mut l = unit_layer("instar", "hard_wta", Activation::Plain, [2.0, 0.0, 0.0, 2.0]);
+        let mut l = unit_layer(
+            "instar",
+            "hard_wta",
+            Activation::Plain,
+            [2.0, 0.0, 0.0, 2.0],
+        );
         l.forward(&input([1.0, 2.0]), true).unwrap();
         l.apply_update();
         close(&l.w, &[2.0, 0.0, 1.0, 2.0]);

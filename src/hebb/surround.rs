@@ -86,8 +86,8 @@ mod tests {
         let mut m = Map::zeros(1, 5, 5, 2);
         m.data[(2 * 5 + 2) * 2 + 1] = 1.0; // channel 1 centre
         let o = apply(&m, &k, 5);
-        for i in 0..25 {
-            assert!((o.data[i * 2 + 1] - k[i]).abs() < 1e-6);
+        for (i, &ki) in k.iter().enumerate() {
+            assert!((o.data[i * 2 + 1] - ki).abs() < 1e-6);
             assert_eq!(o.data[i * 2], 0.0);
         }
     }

@@ -32,6 +32,36 @@ fn dot_body(a: &[f32], b: &[f32]) -> f32 {
     (folded[0] + folded[2]) + (folded[1] + folded[3]) + tail
 }
 
+/// [`dot_body`] with four independent 8-lane accumulators, so that long
+/// rows are not held up by the latency of one chain of additions.
+#[inline(always)]
+fn dot_wide_body(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 32];
+    let (ca, cb) = (a.chunks_exact(32), b.chunks_exact(32));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..32 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut lanes = [0.0f32; 8];
+    for (k, l) in lanes.iter_mut().enumerate() {
+        *l = (acc[k] + acc[k + 8]) + (acc[k + 16] + acc[k + 24]);
+    }
+    let folded = [
+        lanes[0] + lanes[4],
+        lanes[1] + lanes[5],
+        lanes[2] + lanes[6],
+        lanes[3] + lanes[7],
+    ];
+    (folded[0] + folded[2]) + (folded[1] + folded[3]) + tail
+}
+
 #[inline(always)]
 fn axpy_body(a: f32, x: &[f32], y: &mut [f32]) {
     for (yi, xi) in y.iter_mut().zip(x) {
@@ -71,6 +101,10 @@ dispatch!(
     dot, dot_avx2, dot_body, (a: &[f32], b: &[f32]) -> f32
 );
 dispatch!(
+    /// `Σ a_k b_k` for long rows (hundreds of elements); see `dot_wide_body`.
+    dot_wide, dot_wide_avx2, dot_wide_body, (a: &[f32], b: &[f32]) -> f32
+);
+dispatch!(
     /// `y += a · x`.
     axpy, axpy_avx2, axpy_body, (a: f32, x: &[f32], y: &mut [f32]) -> ()
 );
@@ -93,7 +127,11 @@ fn soft_wta_row_body(u: &[f32], a: &mut [f32], d: &mut [f32], t: f32, max: f32, 
     let inv = 1.0 / sum;
     for (j, ((ai, di), &ui)) in a.iter_mut().zip(d.iter_mut()).zip(u).enumerate() {
         let share = *ai * inv;
-        let share = if share < f32::MIN_POSITIVE { 0.0 } else { share };
+        let share = if share < f32::MIN_POSITIVE {
+            0.0
+        } else {
+            share
+        };
         *ai = if j == win { share } else { -share };
         *di = *ai * ui;
     }
@@ -234,6 +272,17 @@ mod tests {
         assert!((dot(&a, &b) - want).abs() < 1e-4);
         assert_eq!(dot(&a, &b).to_bits(), dot_body(&a, &b).to_bits());
         assert_eq!(dot(&[], &[]), 0.0);
+    }
+
+    #[test]
+    fn wide_dot_sums_every_element() {
+        // Σ k for k = 1..=70 is 70·71/2 = 2485 (exact in f32), across two
+        // full 32-blocks and a tail of 6.
+        let a: Vec<f32> = (1..=70).map(|k| k as f32).collect();
+        assert_eq!(dot_wide(&a, &[1.0; 70]), 2485.0);
+        // Σ k² for k = 1..=70 is 70·71·141/6 = 116795.
+        assert_eq!(dot_wide(&a, &a), 116_795.0);
+        assert_eq!(dot_wide(&[], &[]), 0.0);
     }
 
     #[test]

@@ -14,9 +14,11 @@
 //! itself. (The notebook's slice `min(K − 1, y + ex + 1)` dropped the last
 //! row and column from every neighbourhood; this implements the model.)
 
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
 use rand::Rng;
 
-use super::kernels::{axpy, dot, grow, sigmoid};
+use super::kernels::{axpy, dot_wide as dot, grow, sigmoid};
 
 /// Grid and learning parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,6 +76,95 @@ pub fn neighbourhoods(kx: usize, ky: usize, ex: usize) -> Vec<Vec<usize>> {
     out
 }
 
+/// Blocks the units are split into for the reconstruction sum (and for
+/// the threads of [`Topographic::steps`]): fixed, so that results do not
+/// depend on the number of cores.
+pub const PARTS: usize = 2;
+
+/// The units of block `k`.
+fn part_rows(units: usize, k: usize) -> std::ops::Range<usize> {
+    units * k / PARTS..units * (k + 1) / PARTS
+}
+
+/// `part = Σ_i o_i · w_i` over one block's rows, in row order.
+fn partial_reconstruction(w: &[f32], o: &[f32], part: &mut [f32]) {
+    part.fill(0.0);
+    for (row, &oi) in w.chunks_exact(part.len()).zip(o) {
+        axpy(oi, row, part);
+    }
+}
+
+/// `r = Σ_k part_k`, blocks in order.
+fn sum_parts(parts: &[Vec<f32>], r: &mut [f32]) {
+    for (j, rj) in r.iter_mut().enumerate() {
+        *rj = parts.iter().fold(0.0, |acc, p| acc + p[j]);
+    }
+}
+
+/// Element `j` of the reconstruction from the shared partial sums, in the
+/// same order as [`sum_parts`].
+fn sum_at(parts: &[Vec<AtomicU32>], j: usize) -> f32 {
+    parts.iter().fold(0.0, |acc, p| {
+        acc + f32::from_bits(p[j].load(Ordering::Relaxed))
+    })
+}
+
+/// Weights at or below `prec` become 0 (the notebook's pruning).
+fn prune(w: &mut [f32], prec: f32) {
+    for x in w.iter_mut() {
+        if *x <= prec {
+            *x = 0.0;
+        }
+    }
+}
+
+/// One thread's share in [`Topographic::steps`]: block index, first unit,
+/// and its rows of `w`, `t`, `wv` and `o`.
+type Block<'a> = (
+    usize,
+    usize,
+    &'a mut [f32],
+    &'a mut [f32],
+    &'a mut [f32],
+    &'a mut [f32],
+);
+
+/// A barrier for a few threads that each own a core: spins briefly, then
+/// yields, so that a per-example rendezvous costs well under a microsecond.
+struct SpinBarrier {
+    n: usize,
+    count: AtomicUsize,
+    generation: AtomicUsize,
+}
+
+impl SpinBarrier {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            count: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+        }
+    }
+
+    fn wait(&self) {
+        let gen = self.generation.load(Ordering::Acquire);
+        if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
+            self.count.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == gen {
+            if spins < 1 << 14 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
 impl Topographic {
     /// Weights uniform in [0.1, 1), thresholds 0, as the notebook.
     pub fn new(cfg: TopoConfig, inputs: usize, rng: &mut impl Rng) -> Self {
@@ -117,10 +208,13 @@ impl Topographic {
             let lateral: f32 = self.neighbours[i].iter().map(|&j| self.p[j]).sum();
             self.o[i] = sigmoid(self.wv[i] + lateral - self.t[i]);
         }
-        self.r.fill(0.0);
-        for (row, &oi) in self.w.chunks_exact(self.inputs).zip(&self.o) {
-            axpy(oi, row, &mut self.r);
+        let d = self.inputs;
+        let mut parts = vec![vec![0.0f32; d]; PARTS];
+        for (k, part) in parts.iter_mut().enumerate() {
+            let rows = part_rows(self.units(), k);
+            partial_reconstruction(&self.w[rows.start * d..rows.end * d], &self.o[rows], part);
         }
+        sum_parts(&parts, &mut self.r);
     }
 
     /// One online learning step on `v`.
@@ -129,26 +223,139 @@ impl Topographic {
         self.learn(v, None);
     }
 
-    /// Learning steps on consecutive examples. Each weight row is updated
-    /// and then, while it is still in cache, multiplied by the next example:
-    /// two passes over the weights per example instead of three. The result
-    /// is exactly that of calling [`Topographic::step`] on each.
+    /// Learning steps on consecutive examples; the result is exactly that
+    /// of calling [`Topographic::step`] on each. With two or more threads the
+    /// units are split into [`PARTS`] blocks, each owned by one thread for the
+    /// whole call, so that each core keeps its block of weights in its own
+    /// cache (400 units × 784 inputs is 1.25 MB, more than one core's L2).
     pub fn steps<'a>(&mut self, examples: impl IntoIterator<Item = &'a [f32]>) {
-        let mut it = examples.into_iter().peekable();
-        let Some(first) = it.next() else { return };
+        let xs: Vec<&[f32]> = examples.into_iter().collect();
+        let parallel = rayon::current_num_threads() >= PARTS
+            && self.units() >= 4 * PARTS
+            && xs.len() >= 64
+            && self.units() * self.inputs >= 1 << 16;
+        if parallel {
+            self.steps_split(&xs);
+        } else {
+            self.steps_serial(&xs);
+        }
+    }
+
+    /// One thread: each weight row is updated and then, while it is still
+    /// in cache, multiplied by the next example (two passes over the weights
+    /// per example instead of three).
+    fn steps_serial(&mut self, xs: &[&[f32]]) {
+        let Some(&first) = xs.first() else { return };
         self.respond(first);
-        let mut v = first;
-        loop {
-            let next = it.next();
+        for (n, &v) in xs.iter().enumerate() {
+            let next = xs.get(n + 1).copied();
             let fused = self.learn(v, next);
-            let Some(n) = next else { break };
+            let Some(nx) = next else { break };
             if fused {
                 self.respond_from_drive();
             } else {
-                self.respond(n);
+                self.respond(nx);
             }
-            v = n;
         }
+    }
+
+    /// [`PARTS`] threads, one per block of units, meeting at two barriers
+    /// per example: after the first response `p` (read across blocks by
+    /// the lateral term) and after the partial reconstructions.
+    fn steps_split(&mut self, xs: &[&[f32]]) {
+        let (units, d, c) = (self.units(), self.inputs, self.cfg);
+        let p_shared: Vec<AtomicU32> = (0..units).map(|_| AtomicU32::new(0)).collect();
+        let r_parts: Vec<Vec<AtomicU32>> = (0..PARTS)
+            .map(|_| (0..d).map(|_| AtomicU32::new(0)).collect())
+            .collect();
+        let barrier = SpinBarrier::new(PARTS);
+        let seen0 = self.seen;
+        let neighbours = &self.neighbours;
+        // Disjoint blocks of rows, thresholds, drives and activities.
+        let mut blocks = Vec::with_capacity(PARTS);
+        let (mut w, mut t, mut wv, mut o) = (
+            self.w.as_mut_slice(),
+            self.t.as_mut_slice(),
+            self.wv.as_mut_slice(),
+            self.o.as_mut_slice(),
+        );
+        for k in 0..PARTS {
+            let rows = part_rows(units, k);
+            let len = rows.end - rows.start;
+            let (wk, wr) = std::mem::take(&mut w).split_at_mut(len * d);
+            let (tk, tr) = std::mem::take(&mut t).split_at_mut(len);
+            let (vk, vr) = std::mem::take(&mut wv).split_at_mut(len);
+            let (ok, or) = std::mem::take(&mut o).split_at_mut(len);
+            (w, t, wv, o) = (wr, tr, vr, or);
+            blocks.push((k, rows.start, wk, tk, vk, ok));
+        }
+        let (p_shared, r_parts, barrier) = (&p_shared, &r_parts, &barrier);
+        let work = move |(k, start, w, t, wv, o): Block| {
+            let mut part = vec![0.0f32; d];
+            let mut g = vec![0.0f32; d];
+            let mut seen = seen0;
+            for (i, row) in w.chunks_exact(d).enumerate() {
+                wv[i] = dot(row, xs[0]);
+            }
+            for (n, &v) in xs.iter().enumerate() {
+                for i in 0..t.len() {
+                    let pi = sigmoid(wv[i] - t[i]);
+                    p_shared[start + i].store(pi.to_bits(), Ordering::Relaxed);
+                }
+                barrier.wait();
+                for i in 0..t.len() {
+                    let lateral: f32 = neighbours[start + i]
+                        .iter()
+                        .map(|&j| f32::from_bits(p_shared[j].load(Ordering::Relaxed)))
+                        .sum();
+                    o[i] = sigmoid(wv[i] + lateral - t[i]);
+                }
+                partial_reconstruction(w, o, &mut part);
+                for (a, &x) in r_parts[k].iter().zip(&part) {
+                    a.store(x.to_bits(), Ordering::Relaxed);
+                }
+                barrier.wait();
+                for (j, gj) in g.iter_mut().enumerate() {
+                    let rj = sum_at(r_parts, j);
+                    *gj = c.xi * (v[j] - rj) / rj.max(c.prec);
+                }
+                let next = xs.get(n + 1).copied();
+                for (i, row) in w.chunks_exact_mut(d).enumerate() {
+                    grow(row, o[i], &g);
+                    if let Some(nx) = next {
+                        wv[i] = dot(row, nx);
+                    }
+                }
+                for (ti, &oi) in t.iter_mut().zip(o.iter()) {
+                    *ti += c.gamma * (oi - c.sp);
+                }
+                seen += 1;
+                if seen % 100 == 0 {
+                    prune(w, c.prec);
+                    if let Some(nx) = next {
+                        for (i, row) in w.chunks_exact(d).enumerate() {
+                            wv[i] = dot(row, nx);
+                        }
+                    }
+                }
+            }
+        };
+        std::thread::scope(|s| {
+            let mut it = blocks.into_iter();
+            let first = it.next().expect("PARTS ≥ 1");
+            let handles: Vec<_> = it.map(|b| s.spawn(move || work(b))).collect();
+            work(first);
+            for h in handles {
+                h.join().expect("topographic worker panicked");
+            }
+        });
+        for (pi, a) in self.p.iter_mut().zip(p_shared) {
+            *pi = f32::from_bits(a.load(Ordering::Relaxed));
+        }
+        for j in 0..d {
+            self.r[j] = sum_at(r_parts, j);
+        }
+        self.seen += xs.len();
     }
 
     /// Applies the updates for `v` (after [`Topographic::respond`] on it).
@@ -171,11 +378,7 @@ impl Topographic {
         }
         self.seen += 1;
         if self.seen % 100 == 0 {
-            for w in &mut self.w {
-                if *w <= c.prec {
-                    *w = 0.0;
-                }
-            }
+            prune(&mut self.w, c.prec);
             return false;
         }
         next.is_some()
@@ -239,7 +442,7 @@ mod tests {
     }
 
     #[test]
-    fn fused_steps_equal_single_steps_exactly() {
+    fn fused_and_threaded_steps_equal_single_steps_exactly() {
         let cfg = TopoConfig {
             kx: 4,
             ky: 3,
@@ -258,13 +461,21 @@ mod tests {
                     .collect()
             })
             .collect();
-        let (mut one, mut fused) = (a.clone(), a);
+        let (mut one, mut fused, mut split) = (a.clone(), a.clone(), a);
         for v in &data {
             one.step(v);
         }
-        fused.steps(data.iter().map(|v| v.as_slice()));
-        assert_eq!(one.w, fused.w);
-        assert_eq!(one.t, fused.t);
+        let xs: Vec<&[f32]> = data.iter().map(|v| v.as_slice()).collect();
+        fused.steps_serial(&xs);
+        split.steps_split(&xs);
+        for m in [&fused, &split] {
+            assert_eq!(one.w, m.w);
+            assert_eq!(one.t, m.t);
+            assert_eq!(one.o, m.o);
+            assert_eq!(one.r, m.r);
+            assert_eq!(one.p, m.p);
+            assert_eq!(one.seen, m.seen);
+        }
     }
 
     #[test]

@@ -304,14 +304,22 @@ mod tests {
         write_run(&mb.join("s"), "h5", "b", 1, "ok", &[0.75, 0.8]);
         let runs = load(&[ma, mb], "s").unwrap();
         assert_eq!((runs.len(), runs.duplicates), (5, 1));
-        let agg = aggregate(&runs.frame(&["test_accuracy"], None).unwrap(), &["test_accuracy"]).unwrap();
+        let agg = aggregate(
+            &runs.frame(&["test_accuracy"], None).unwrap(),
+            &["test_accuracy"],
+        )
+        .unwrap();
         assert_eq!(text_cell(&agg, "config", 0), "a");
         assert!((cell(&agg, "test_accuracy_mean", 0).unwrap() - 0.6).abs() < 1e-12);
         assert!((cell(&agg, "test_accuracy_std", 0).unwrap() - 0.02f64.sqrt()).abs() < 1e-12);
         assert_eq!(cell(&agg, "test_accuracy_n", 0), Some(2.0));
         assert!((cell(&agg, "test_accuracy_mean", 1).unwrap() - 0.85).abs() < 1e-12);
         assert!((cell(&agg, "test_accuracy_std", 1).unwrap() - 0.005f64.sqrt()).abs() < 1e-12);
-        let e1 = aggregate(&runs.frame(&["test_accuracy"], Some(1)).unwrap(), &["test_accuracy"]).unwrap();
+        let e1 = aggregate(
+            &runs.frame(&["test_accuracy"], Some(1)).unwrap(),
+            &["test_accuracy"],
+        )
+        .unwrap();
         assert!((cell(&e1, "test_accuracy_mean", 0).unwrap() - 0.5).abs() < 1e-12);
     }
 

@@ -222,8 +222,11 @@ fn accuracy(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
     )?))
 }
 
+/// (epoch, accuracy) points of one curve.
+type Curve = Vec<(f64, f64)>;
+
 fn epochs(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
-    let mut series: Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> = Vec::new();
+    let mut series: Vec<(String, Curve, Curve)> = Vec::new();
     for c in runs.configs() {
         let Some(run) = runs
             .of_config(&c)

@@ -158,15 +158,17 @@ fn results(runs: &Runs) -> Result<Section> {
 }
 
 /// Report Table 4: per-seed accuracy at a short and a long classifier
-/// budget, for configurations whose reference lists per-run figures.
+/// budget, for configurations whose reference lists per-run figures or
+/// names the two budgets (a configuration the report did not run).
 fn seeds_table(runs: &Runs) -> Result<Option<Section>> {
     let configs: Vec<String> = runs
         .configs()
         .into_iter()
         .filter(|c| {
-            runs.of_config(c)
-                .next()
-                .is_some_and(|r| r.reference().contains_key("runs"))
+            runs.of_config(c).next().is_some_and(|r| {
+                let f = r.reference();
+                f.contains_key("runs") || f.contains_key("short_epoch")
+            })
         })
         .collect();
     if configs.is_empty() {

@@ -9,9 +9,9 @@ use candle_core::{Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use half::f16;
 use half::slice::HalfFloatSliceExt;
-use rayon::prelude::*;
 use rand::seq::SliceRandom;
 use rand::Rng;
+use rayon::prelude::*;
 
 use super::metrics::{argmax_rows, score};
 use super::EpochMetrics;
@@ -236,7 +236,11 @@ pub fn train_head(
                 epoch + 1
             )));
         }
-        let tr = score(&predict(train, &w, &b, classes, norm)?, train_labels, classes);
+        let tr = score(
+            &predict(train, &w, &b, classes, norm)?,
+            train_labels,
+            classes,
+        );
         let te = score(&predict(test, &w, &b, classes, norm)?, test_labels, classes);
         history.push(EpochMetrics {
             epoch: epoch as u32 + 1,
