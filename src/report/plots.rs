@@ -282,7 +282,15 @@ fn epochs(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
             .map_err(pe)?;
         chart
             .configure_mesh()
-            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_labels((max_e as usize + 1).min(25))
+            // Epochs are whole numbers: no label for a tick between two.
+            .x_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-6 {
+                    format!("{v:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .x_desc("classifier epoch")
             .y_desc("accuracy (%)")
             .label_style(("sans-serif", 13))
