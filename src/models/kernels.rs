@@ -8,10 +8,13 @@
 //! the order of operations is written out, both versions give identical
 //! results.
 
+/// `Σ a_k b_k` with `L` independent accumulators (a multiple of 8), folded
+/// pairwise: 8 suits short rows, 32 keeps long rows from waiting on the
+/// latency of one chain of additions.
 #[inline(always)]
-fn dot_body(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+fn dot_lanes<const L: usize>(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; L];
+    let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
     let tail: f32 = ca
         .remainder()
         .iter()
@@ -19,47 +22,28 @@ fn dot_body(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| x * y)
         .sum();
     for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
+        for k in 0..L {
             acc[k] += x[k] * y[k];
         }
     }
-    let folded = [
-        acc[0] + acc[4],
-        acc[1] + acc[5],
-        acc[2] + acc[6],
-        acc[3] + acc[7],
-    ];
-    (folded[0] + folded[2]) + (folded[1] + folded[3]) + tail
+    let mut n = L;
+    while n > 1 {
+        n /= 2;
+        for k in 0..n {
+            acc[k] += acc[k + n];
+        }
+    }
+    acc[0] + tail
 }
 
-/// [`dot_body`] with four independent 8-lane accumulators, so that long
-/// rows are not held up by the latency of one chain of additions.
+#[inline(always)]
+fn dot_body(a: &[f32], b: &[f32]) -> f32 {
+    dot_lanes::<8>(a, b)
+}
+
 #[inline(always)]
 fn dot_wide_body(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 32];
-    let (ca, cb) = (a.chunks_exact(32), b.chunks_exact(32));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..32 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let mut lanes = [0.0f32; 8];
-    for (k, l) in lanes.iter_mut().enumerate() {
-        *l = (acc[k] + acc[k + 8]) + (acc[k + 16] + acc[k + 24]);
-    }
-    let folded = [
-        lanes[0] + lanes[4],
-        lanes[1] + lanes[5],
-        lanes[2] + lanes[6],
-        lanes[3] + lanes[7],
-    ];
-    (folded[0] + folded[2]) + (folded[1] + folded[3]) + tail
+    dot_lanes::<32>(a, b)
 }
 
 #[inline(always)]
@@ -101,7 +85,7 @@ dispatch!(
     dot, dot_avx2, dot_body, (a: &[f32], b: &[f32]) -> f32
 );
 dispatch!(
-    /// `Σ a_k b_k` for long rows (hundreds of elements); see `dot_wide_body`.
+    /// `Σ a_k b_k` for long rows (hundreds of elements); see `dot_lanes`.
     dot_wide, dot_wide_avx2, dot_wide_body, (a: &[f32], b: &[f32]) -> f32
 );
 dispatch!(
