@@ -33,6 +33,11 @@ impl Split {
         self.labels.is_empty()
     }
 
+    /// The pixels as `f32` in `[0, 1]`, the scale every model starts from.
+    pub fn unit_floats(&self) -> Vec<f32> {
+        self.images.iter().map(|&b| b as f32 / 255.0).collect()
+    }
+
     /// The first `n` examples when a limit is set, else all of them.
     pub fn limited(&self, n: Option<usize>, image_len: usize) -> Split {
         match n {

@@ -28,8 +28,7 @@ pub fn to_vectors(
     device: &Device,
 ) -> Result<(Tensor, Tensor)> {
     let to = |s: &Split| -> Result<Tensor> {
-        let v: Vec<f32> = s.images.iter().map(|&b| b as f32 / 255.0).collect();
-        Ok(Tensor::from_vec(v, (s.len(), d), device)?)
+        Ok(Tensor::from_vec(s.unit_floats(), (s.len(), d), device)?)
     };
     let (a, b) = (to(train)?, to(test)?);
     match pre {

@@ -104,8 +104,7 @@ impl Experiment for BackpropCnn {
         let d = ds.image_len();
         let train = ds.train.limited(p.train_limit, d);
         let test = ds.test.limited(p.test_limit, d);
-        let mut xtr: Vec<f32> = train.images.iter().map(|&b| b as f32 / 255.0).collect();
-        let mut xte: Vec<f32> = test.images.iter().map(|&b| b as f32 / 255.0).collect();
+        let (mut xtr, mut xte) = (train.unit_floats(), test.unit_floats());
         normalise_channels(&mut xtr, h * w);
         normalise_channels(&mut xte, h * w);
 

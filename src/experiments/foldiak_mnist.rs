@@ -12,7 +12,6 @@ use super::defaults::{d_lambda, d_rbatch, d_rlr, d_steps, d_tau, d_tol, d_wgamma
 use super::{
     resolved, timed, typed, Artefact, Checked, Experiment, Params, Phase, RunContext, RunOutput,
 };
-use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::models::foldiak::{Foldiak, FoldiakRates, Settling};
 use crate::train::readout::{Labelled, ReadoutSchedule};
@@ -89,9 +88,7 @@ impl Experiment for FoldiakMnist {
         let d = ds.image_len();
         let train = ds.train.limited(p.train_limit, d);
         let test = ds.test.limited(p.test_limit, d);
-        let pixels =
-            |s: &Split| -> Vec<f32> { s.images.iter().map(|&b| b as f32 / 255.0).collect() };
-        let (xtr, xte) = (pixels(&train), pixels(&test));
+        let (xtr, xte) = (train.unit_floats(), test.unit_floats());
         let mut net = Foldiak::new(
             p.units,
             d,

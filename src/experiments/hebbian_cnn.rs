@@ -384,8 +384,7 @@ fn learn_and_extract(
     let d = ds.image_len();
     let train = ds.train.limited(p.train_limit, d);
     let test = ds.test.limited(p.test_limit, d);
-    let mut xtr: Vec<f32> = train.images.iter().map(|&b| b as f32 / 255.0).collect();
-    let mut xte: Vec<f32> = test.images.iter().map(|&b| b as f32 / 255.0).collect();
+    let (mut xtr, mut xte) = (train.unit_floats(), test.unit_floats());
     timed(
         "preprocess",
         (train.len() + test.len()) as u64,
@@ -504,14 +503,12 @@ fn fitted_zca(ctx: &RunContext, d: usize, eps: f32) -> Result<Zca> {
     );
     let dev = candle_core::Device::Cpu;
     let (t, _) = super::cached_tensors(ctx, &format!("zca-{key}"), || {
-        let x: Vec<f32> = ctx
-            .dataset
-            .train
-            .images
-            .iter()
-            .map(|&b| b as f32 / 255.0)
-            .collect();
-        let z = Zca::fit(&x, ctx.dataset.train.len(), d, eps)?;
+        let z = Zca::fit(
+            &ctx.dataset.train.unit_floats(),
+            ctx.dataset.train.len(),
+            d,
+            eps,
+        )?;
         Ok(vec![
             (
                 "mean".into(),

@@ -82,10 +82,7 @@ impl Experiment for TopographicCoder {
         let d = ds.image_len();
         let train = ds.train.limited(p.train_limit, d);
         let test = ds.test.limited(p.test_limit, d);
-        let pixels = |s: &crate::data::Split| -> Vec<f32> {
-            s.images.iter().map(|&b| b as f32 / 255.0).collect()
-        };
-        let (xtr, xte) = (pixels(&train), pixels(&test));
+        let (xtr, xte) = (train.unit_floats(), test.unit_floats());
         let cfg = TopoConfig {
             kx: p.kx,
             ky: p.ky,

@@ -109,6 +109,37 @@ fn sum_at(parts: &[Vec<AtomicU32>], j: usize) -> f32 {
     })
 }
 
+/// `wv_i = w_i · x` for every row of `w`.
+fn drives(w: &[f32], x: &[f32], wv: &mut [f32]) {
+    for (o, row) in wv.iter_mut().zip(w.chunks_exact(x.len())) {
+        *o = dot(row, x);
+    }
+}
+
+/// The plastic update of a block of units for the error factors `g`: each
+/// row grows multiplicatively and, while it is still in cache, is multiplied
+/// by the `next` example into `wv`; thresholds move towards the target
+/// activity.
+fn update_rows(
+    c: &TopoConfig,
+    w: &mut [f32],
+    o: &[f32],
+    t: &mut [f32],
+    g: &[f32],
+    next: Option<&[f32]>,
+    wv: &mut [f32],
+) {
+    for (i, row) in w.chunks_exact_mut(g.len()).enumerate() {
+        grow(row, o[i], g);
+        if let Some(nx) = next {
+            wv[i] = dot(row, nx);
+        }
+    }
+    for (ti, &oi) in t.iter_mut().zip(o) {
+        *ti += c.gamma * (oi - c.sp);
+    }
+}
+
 /// Weights at or below `prec` become 0 (the notebook's pruning).
 fn prune(w: &mut [f32], prec: f32) {
     for x in w.iter_mut() {
@@ -192,10 +223,7 @@ impl Topographic {
 
     /// Computes `o` and `r` for `v` without learning.
     pub fn respond(&mut self, v: &[f32]) {
-        let d = self.inputs;
-        for (i, row) in self.w.chunks_exact(d).enumerate() {
-            self.wv[i] = dot(row, v);
-        }
+        drives(&self.w, v, &mut self.wv);
         self.respond_from_drive();
     }
 
@@ -294,9 +322,7 @@ impl Topographic {
             let mut part = vec![0.0f32; d];
             let mut g = vec![0.0f32; d];
             let mut seen = seen0;
-            for (i, row) in w.chunks_exact(d).enumerate() {
-                wv[i] = dot(row, xs[0]);
-            }
+            drives(w, xs[0], wv);
             for (n, &v) in xs.iter().enumerate() {
                 for i in 0..t.len() {
                     let pi = sigmoid(wv[i] - t[i]);
@@ -320,22 +346,12 @@ impl Topographic {
                     *gj = c.xi * (v[j] - rj) / rj.max(c.prec);
                 }
                 let next = xs.get(n + 1).copied();
-                for (i, row) in w.chunks_exact_mut(d).enumerate() {
-                    grow(row, o[i], &g);
-                    if let Some(nx) = next {
-                        wv[i] = dot(row, nx);
-                    }
-                }
-                for (ti, &oi) in t.iter_mut().zip(o.iter()) {
-                    *ti += c.gamma * (oi - c.sp);
-                }
+                update_rows(&c, w, o, t, &g, next, wv);
                 seen += 1;
                 if seen % 100 == 0 {
                     prune(w, c.prec);
                     if let Some(nx) = next {
-                        for (i, row) in w.chunks_exact(d).enumerate() {
-                            wv[i] = dot(row, nx);
-                        }
+                        drives(w, nx, wv);
                     }
                 }
             }
@@ -366,16 +382,15 @@ impl Topographic {
         for ((gj, &vj), &rj) in self.g.iter_mut().zip(v).zip(&self.r) {
             *gj = c.xi * (vj - rj) / rj.max(c.prec);
         }
-        let d = self.inputs;
-        for (i, (row, &oi)) in self.w.chunks_exact_mut(d).zip(&self.o).enumerate() {
-            grow(row, oi, &self.g);
-            if let Some(n) = next {
-                self.wv[i] = dot(row, n);
-            }
-        }
-        for (t, &o) in self.t.iter_mut().zip(&self.o) {
-            *t += c.gamma * (o - c.sp);
-        }
+        update_rows(
+            &c,
+            &mut self.w,
+            &self.o,
+            &mut self.t,
+            &self.g,
+            next,
+            &mut self.wv,
+        );
         self.seen += 1;
         if self.seen % 100 == 0 {
             prune(&mut self.w, c.prec);
