@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use rand::Rng;
 
-use super::kernels::{axpy, dot_wide as dot, grow, sigmoid};
+use super::kernels::{accumulate_rows, dot_wide as dot, error_gain, grow, grow_dot, logistic};
 
 /// Grid and learning parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,14 +44,16 @@ pub struct Topographic {
     /// Weights, units × inputs, non-negative.
     pub w: Vec<f32>,
     pub t: Vec<f32>,
-    /// Neighbours of each unit.
-    pub neighbours: Vec<Vec<usize>>,
     /// Activity `o` after the last example.
     pub o: Vec<f32>,
     /// Reconstruction `r` after the last example.
     pub r: Vec<f32>,
     wv: Vec<f32>,
     p: Vec<f32>,
+    /// Drive with lateral excitation, `w·v + L·p`.
+    u: Vec<f32>,
+    /// Column sums of `p` for [`lateral_sums`].
+    col: Vec<f32>,
     g: Vec<f32>,
     seen: usize,
 }
@@ -76,6 +78,50 @@ pub fn neighbourhoods(kx: usize, ky: usize, ex: usize) -> Vec<Vec<usize>> {
     out
 }
 
+/// `out_i = Σ_j p_j` over the neighbours `j` of each unit `i` in `units`
+/// (those within Chebyshev distance `ex` on the grid, not `i` itself), as a
+/// separable box filter: sums down each column of the window, then across
+/// them, less `p_i`. About 4(2·ex + 1) additions per unit instead of
+/// (2·ex + 1)², and the result for a unit does not depend on `units`.
+fn lateral_sums(
+    p: &[f32],
+    c: &TopoConfig,
+    units: std::ops::Range<usize>,
+    col: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    let (kx, ky, ex) = (c.kx, c.ky, c.ex);
+    let Some(last) = units.end.checked_sub(1) else {
+        return;
+    };
+    let (y0, y1) = (units.start / kx, last / kx);
+    // col[(y − y0)·kx + x] = Σ p over rows y − ex ..= y + ex of column x.
+    col.clear();
+    col.resize((y1 - y0 + 1) * kx, 0.0);
+    for (y, sums) in (y0..=y1).zip(col.chunks_exact_mut(kx)) {
+        for yy in y.saturating_sub(ex)..=(y + ex).min(ky - 1) {
+            for (s, &pj) in sums.iter_mut().zip(&p[yy * kx..(yy + 1) * kx]) {
+                *s += pj;
+            }
+        }
+    }
+    for (i, o) in units.zip(out) {
+        let (y, x) = (i / kx, i % kx);
+        let sums = &col[(y - y0) * kx..(y - y0 + 1) * kx];
+        let window: f32 = sums[x.saturating_sub(ex)..=(x + ex).min(kx - 1)]
+            .iter()
+            .sum();
+        *o = window - p[i];
+    }
+}
+
+/// Adds the drive `w·v` to the lateral sums in `u`.
+fn add_drive(u: &mut [f32], wv: &[f32]) {
+    for (ui, &d) in u.iter_mut().zip(wv) {
+        *ui += d;
+    }
+}
+
 /// Blocks the units are split into for the reconstruction sum (and for
 /// the threads of [`Topographic::steps`]): fixed, so that results do not
 /// depend on the number of cores.
@@ -89,9 +135,7 @@ fn part_rows(units: usize, k: usize) -> std::ops::Range<usize> {
 /// `part = Σ_i o_i · w_i` over one block's rows, in row order.
 fn partial_reconstruction(w: &[f32], o: &[f32], part: &mut [f32]) {
     part.fill(0.0);
-    for (row, &oi) in w.chunks_exact(part.len()).zip(o) {
-        axpy(oi, row, part);
-    }
+    accumulate_rows(w, o, part);
 }
 
 /// `r = Σ_k part_k`, blocks in order.
@@ -129,10 +173,12 @@ fn update_rows(
     next: Option<&[f32]>,
     wv: &mut [f32],
 ) {
+    // Rows in reverse: the reconstruction pass runs forwards, so each pass
+    // starts on the rows the previous one left in cache.
     for (i, row) in w.chunks_exact_mut(g.len()).enumerate() {
-        grow(row, o[i], g);
-        if let Some(nx) = next {
-            wv[i] = dot(row, nx);
+        match next {
+            Some(nx) => wv[i] = grow_dot(row, o[i], g, nx),
+            None => grow(row, o[i], g),
         }
     }
     for (ti, &oi) in t.iter_mut().zip(o) {
@@ -207,11 +253,12 @@ impl Topographic {
                 .map(|_| rng.random_range(0.1f32..1.0))
                 .collect(),
             t: vec![0.0; n],
-            neighbours: neighbourhoods(cfg.kx, cfg.ky, cfg.ex),
+            col: Vec::new(),
             o: vec![0.0; n],
             r: vec![0.0; inputs],
             wv: vec![0.0; n],
             p: vec![0.0; n],
+            u: vec![0.0; n],
             g: vec![0.0; inputs],
             seen: 0,
         }
@@ -229,13 +276,11 @@ impl Topographic {
 
     /// The rest of a response once `wv = w·v` is known.
     fn respond_from_drive(&mut self) {
-        for i in 0..self.p.len() {
-            self.p[i] = sigmoid(self.wv[i] - self.t[i]);
-        }
-        for i in 0..self.o.len() {
-            let lateral: f32 = self.neighbours[i].iter().map(|&j| self.p[j]).sum();
-            self.o[i] = sigmoid(self.wv[i] + lateral - self.t[i]);
-        }
+        logistic(&self.wv, &self.t, &mut self.p);
+        let units = 0..self.units();
+        lateral_sums(&self.p, &self.cfg, units, &mut self.col, &mut self.u);
+        add_drive(&mut self.u, &self.wv);
+        logistic(&self.u, &self.t, &mut self.o);
         let d = self.inputs;
         let mut parts = vec![vec![0.0f32; d]; PARTS];
         for (k, part) in parts.iter_mut().enumerate() {
@@ -298,7 +343,6 @@ impl Topographic {
             .collect();
         let barrier = SpinBarrier::new(PARTS);
         let seen0 = self.seen;
-        let neighbours = &self.neighbours;
         // Disjoint blocks of rows, thresholds, drives and activities.
         let mut blocks = Vec::with_capacity(PARTS);
         let (mut w, mut t, mut wv, mut o) = (
@@ -320,31 +364,32 @@ impl Topographic {
         let (p_shared, r_parts, barrier) = (&p_shared, &r_parts, &barrier);
         let work = move |(k, start, w, t, wv, o): Block| {
             let mut part = vec![0.0f32; d];
-            let mut g = vec![0.0f32; d];
+            let (mut r, mut g) = (vec![0.0f32; d], vec![0.0f32; d]);
+            let (mut p, mut u) = (vec![0.0f32; t.len()], vec![0.0f32; t.len()]);
+            let (mut p_all, mut col) = (vec![0.0f32; units], Vec::new());
             let mut seen = seen0;
             drives(w, xs[0], wv);
             for (n, &v) in xs.iter().enumerate() {
-                for i in 0..t.len() {
-                    let pi = sigmoid(wv[i] - t[i]);
-                    p_shared[start + i].store(pi.to_bits(), Ordering::Relaxed);
+                logistic(wv, t, &mut p);
+                for (a, pi) in p_shared[start..].iter().zip(&p) {
+                    a.store(pi.to_bits(), Ordering::Relaxed);
                 }
                 barrier.wait();
-                for i in 0..t.len() {
-                    let lateral: f32 = neighbours[start + i]
-                        .iter()
-                        .map(|&j| f32::from_bits(p_shared[j].load(Ordering::Relaxed)))
-                        .sum();
-                    o[i] = sigmoid(wv[i] + lateral - t[i]);
+                for (pj, a) in p_all.iter_mut().zip(p_shared) {
+                    *pj = f32::from_bits(a.load(Ordering::Relaxed));
                 }
+                lateral_sums(&p_all, &c, start..start + t.len(), &mut col, &mut u);
+                add_drive(&mut u, wv);
+                logistic(&u, t, o);
                 partial_reconstruction(w, o, &mut part);
                 for (a, &x) in r_parts[k].iter().zip(&part) {
                     a.store(x.to_bits(), Ordering::Relaxed);
                 }
                 barrier.wait();
-                for (j, gj) in g.iter_mut().enumerate() {
-                    let rj = sum_at(r_parts, j);
-                    *gj = c.xi * (v[j] - rj) / rj.max(c.prec);
+                for (j, rj) in r.iter_mut().enumerate() {
+                    *rj = sum_at(r_parts, j);
                 }
+                error_gain(v, &r, &mut g, c.xi, c.prec);
                 let next = xs.get(n + 1).copied();
                 update_rows(&c, w, o, t, &g, next, wv);
                 seen += 1;
@@ -379,9 +424,7 @@ impl Topographic {
     /// valid (it is not when pruning ran after the update).
     fn learn(&mut self, v: &[f32], next: Option<&[f32]>) -> bool {
         let c = self.cfg;
-        for ((gj, &vj), &rj) in self.g.iter_mut().zip(v).zip(&self.r) {
-            *gj = c.xi * (vj - rj) / rj.max(c.prec);
-        }
+        error_gain(v, &self.r, &mut self.g, c.xi, c.prec);
         update_rows(
             &c,
             &mut self.w,
@@ -413,6 +456,38 @@ mod tests {
         let n2 = neighbourhoods(10, 10, 2);
         assert_eq!(n2[55].len(), 24);
         assert!(n2.iter().enumerate().all(|(i, v)| !v.contains(&i)));
+    }
+
+    #[test]
+    fn lateral_sums_equal_the_neighbour_sums_for_any_block() {
+        // A 7 × 5 grid (not square, so rows and columns cannot be swapped)
+        // with ex = 2: the box filter against the explicit neighbour lists.
+        let cfg = TopoConfig {
+            kx: 7,
+            ky: 5,
+            ex: 2,
+            sp: 0.0,
+            xi: 0.0,
+            gamma: 0.0,
+            prec: 0.0,
+        };
+        let p: Vec<f32> = (0..35).map(|i| ((i * 13) % 17) as f32 / 16.0).collect();
+        let (mut col, mut all) = (Vec::new(), vec![0.0; 35]);
+        lateral_sums(&p, &cfg, 0..35, &mut col, &mut all);
+        for (i, n) in neighbourhoods(7, 5, 2).iter().enumerate() {
+            let want: f32 = n.iter().map(|&j| p[j]).sum();
+            assert!(
+                (all[i] - want).abs() < 1e-5,
+                "unit {i}: {} vs {want}",
+                all[i]
+            );
+        }
+        // Blocks that do not start on a grid row give the same bits.
+        for range in [0..10, 10..23, 23..35] {
+            let mut part = vec![0.0; range.len()];
+            lateral_sums(&p, &cfg, range.clone(), &mut col, &mut part);
+            assert_eq!(part, all[range]);
+        }
     }
 
     #[test]
