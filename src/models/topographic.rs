@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use rand::Rng;
 
-use super::kernels::{accumulate_rows, dot_wide as dot, error_gain, grow, grow_dot, logistic};
+use super::kernels::{
+    accumulate_rows, dot_wide as dot, error_gain, grow, grow_dot, logistic, prefetch,
+};
 
 /// Grid and learning parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,8 +83,10 @@ pub fn neighbourhoods(kx: usize, ky: usize, ex: usize) -> Vec<Vec<usize>> {
 /// `out_i = Σ_j p_j` over the neighbours `j` of each unit `i` in `units`
 /// (those within Chebyshev distance `ex` on the grid, not `i` itself), as a
 /// separable box filter: sums down each column of the window, then across
-/// them, less `p_i`. About 4(2·ex + 1) additions per unit instead of
-/// (2·ex + 1)², and the result for a unit does not depend on `units`.
+/// them, less `p_i`. Columns are padded with `ex` zeros on each side, so
+/// both passes are plain vector additions; adding a zero is exact, so this
+/// equals the sum over the clipped window. The result for a unit does not
+/// depend on `units`.
 fn lateral_sums(
     p: &[f32],
     c: &TopoConfig,
@@ -95,23 +99,34 @@ fn lateral_sums(
         return;
     };
     let (y0, y1) = (units.start / kx, last / kx);
-    // col[(y − y0)·kx + x] = Σ p over rows y − ex ..= y + ex of column x.
+    let padded = kx + 2 * ex;
     col.clear();
-    col.resize((y1 - y0 + 1) * kx, 0.0);
-    for (y, sums) in (y0..=y1).zip(col.chunks_exact_mut(kx)) {
+    col.resize((y1 - y0 + 1) * padded + kx, 0.0);
+    let (cols, window) = col.split_at_mut((y1 - y0 + 1) * padded);
+    for (y, sums) in (y0..=y1).zip(cols.chunks_exact_mut(padded)) {
+        // Column x of row y (at x + ex): Σ p over rows y − ex ..= y + ex.
         for yy in y.saturating_sub(ex)..=(y + ex).min(ky - 1) {
-            for (s, &pj) in sums.iter_mut().zip(&p[yy * kx..(yy + 1) * kx]) {
+            for (s, &pj) in sums[ex..ex + kx].iter_mut().zip(&p[yy * kx..(yy + 1) * kx]) {
                 *s += pj;
             }
         }
-    }
-    for (i, o) in units.zip(out) {
-        let (y, x) = (i / kx, i % kx);
-        let sums = &col[(y - y0) * kx..(y - y0 + 1) * kx];
-        let window: f32 = sums[x.saturating_sub(ex)..=(x + ex).min(kx - 1)]
-            .iter()
-            .sum();
-        *o = window - p[i];
+        // window[x] = Σ over columns x − ex ..= x + ex, in that order.
+        window.fill(0.0);
+        for d in 0..=2 * ex {
+            for (wx, &s) in window.iter_mut().zip(&sums[d..d + kx]) {
+                *wx += s;
+            }
+        }
+        let row = y * kx..(y + 1) * kx;
+        let (from, to) = (units.start.max(row.start), units.end.min(row.end));
+        let dst = &mut out[from - units.start..to - units.start];
+        for ((o, &win), &pi) in dst
+            .iter_mut()
+            .zip(&window[from - row.start..])
+            .zip(&p[from..to])
+        {
+            *o = win - pi;
+        }
     }
 }
 
@@ -189,9 +204,8 @@ fn update_rows(
 /// Weights at or below `prec` become 0 (the notebook's pruning).
 fn prune(w: &mut [f32], prec: f32) {
     for x in w.iter_mut() {
-        if *x <= prec {
-            *x = 0.0;
-        }
+        // A select rather than a branch, so that the loop vectorises.
+        *x = if *x <= prec { 0.0 } else { *x };
     }
 }
 
@@ -367,15 +381,23 @@ impl Topographic {
             let (mut r, mut g) = (vec![0.0f32; d], vec![0.0f32; d]);
             let (mut p, mut u) = (vec![0.0f32; t.len()], vec![0.0f32; t.len()]);
             let (mut p_all, mut col) = (vec![0.0f32; units], Vec::new());
+            // The grid rows whose `p` the block's lateral sums read.
+            let (y0, y1) = (start / c.kx, (start + t.len()).saturating_sub(1) / c.kx);
+            let near = y0.saturating_sub(c.ex) * c.kx..((y1 + c.ex + 1) * c.kx).min(units);
             let mut seen = seen0;
             drives(w, xs[0], wv);
             for (n, &v) in xs.iter().enumerate() {
+                // The next example is read by the update, after the
+                // reconstruction; start fetching it now.
+                if let Some(nx) = xs.get(n + 1) {
+                    prefetch(nx);
+                }
                 logistic(wv, t, &mut p);
                 for (a, pi) in p_shared[start..].iter().zip(&p) {
                     a.store(pi.to_bits(), Ordering::Relaxed);
                 }
                 barrier.wait();
-                for (pj, a) in p_all.iter_mut().zip(p_shared) {
+                for (pj, a) in p_all[near.clone()].iter_mut().zip(&p_shared[near.clone()]) {
                     *pj = f32::from_bits(a.load(Ordering::Relaxed));
                 }
                 lateral_sums(&p_all, &c, start..start + t.len(), &mut col, &mut u);
