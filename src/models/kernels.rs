@@ -159,21 +159,6 @@ pub fn dot_wide(a: &[f32], b: &[f32]) -> f32 {
     dot_v::<4>(a, b)
 }
 
-/// Asks the CPU to start fetching `x` into its caches: for an example that
-/// will be read soon from a random place in a large data set, so that the
-/// wait for main memory overlaps other work. A hint only; no effect off
-/// x86-64.
-pub fn prefetch(x: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in x.chunks(16) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch never faults, and SSE is part of x86-64.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
-}
-
 /// [`grow`] then [`dot_wide`] with `b`, in one pass over the row, so that
 /// an online learner computes its next drive while the row is in registers.
 /// The result is exactly that of the two calls.

@@ -18,9 +18,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use rand::Rng;
 
-use super::kernels::{
-    accumulate_rows, dot_wide as dot, error_gain, grow, grow_dot, logistic, prefetch,
-};
+use super::kernels::{accumulate_rows, dot_wide as dot, error_gain, grow, grow_dot, logistic};
 
 /// Grid and learning parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -387,11 +385,6 @@ impl Topographic {
             let mut seen = seen0;
             drives(w, xs[0], wv);
             for (n, &v) in xs.iter().enumerate() {
-                // The next example is read by the update, after the
-                // reconstruction; start fetching it now.
-                if let Some(nx) = xs.get(n + 1) {
-                    prefetch(nx);
-                }
                 logistic(wv, t, &mut p);
                 for (a, pi) in p_shared[start..].iter().zip(&p) {
                     a.store(pi.to_bits(), Ordering::Relaxed);
