@@ -49,7 +49,8 @@ impl Baseline {
             .map_err(|e| Error::Params(format!("cannot serialise baseline: {e}")))?;
         let text = format!(
             "# CI regression baseline. Accept new figures deliberately with\n\
-             # `hebbench gate --update-baseline` (see .ci/run); tolerances are kept.\n{body}"
+             # `hebbench gate --update-baseline` (see .ci/run), adding `--only NAME`\n\
+             # to change only the figures whose names contain NAME; tolerances are kept.\n{body}"
         );
         crate::atomic::write_bytes(path, text.as_bytes())
     }
@@ -110,7 +111,36 @@ pub fn compare(base: &Baseline, bench: &Report, acc: &BTreeMap<String, f64>) -> 
 }
 
 /// The baseline with this run's figures, keeping existing tolerances.
-pub fn updated(old: &Baseline, bench: &Report, acc: &BTreeMap<String, f64>) -> Baseline {
+///
+/// With `only` (fragments of figure names), only the matching figures take
+/// this run's values and every other figure of `old` is kept, so that one
+/// deliberate change (a faster kernel) does not re-draw the whole baseline
+/// from a single noisy run.
+pub fn updated(
+    old: &Baseline,
+    bench: &Report,
+    acc: &BTreeMap<String, f64>,
+    only: &[String],
+) -> Baseline {
+    let fresh = all_updated(old, bench, acc);
+    if only.is_empty() {
+        return fresh;
+    }
+    let merge = |old: &BTreeMap<String, Figure>, new: BTreeMap<String, Figure>| {
+        let mut m = old.clone();
+        m.extend(
+            new.into_iter()
+                .filter(|(k, _)| only.iter().any(|o| k.contains(o.as_str()))),
+        );
+        m
+    };
+    Baseline {
+        throughput: merge(&old.throughput, fresh.throughput),
+        accuracy: merge(&old.accuracy, fresh.accuracy),
+    }
+}
+
+fn all_updated(old: &Baseline, bench: &Report, acc: &BTreeMap<String, f64>) -> Baseline {
     let tol = |m: &BTreeMap<String, Figure>, k: &str, d: f64| m.get(k).map_or(d, |f| f.tolerance);
     Baseline {
         throughput: bench
@@ -199,7 +229,7 @@ mod tests {
         // A figure that disappeared is a failure too.
         assert_eq!(compare(&base, &report(0.6), &BTreeMap::new()).len(), 1);
         // Updating keeps tolerances.
-        let up = updated(&base, &report(0.7), &acc);
+        let up = updated(&base, &report(0.7), &acc, &[]);
         assert_eq!(
             up.throughput["k"],
             Figure {
@@ -207,5 +237,10 @@ mod tests {
                 tolerance: 0.25
             }
         );
+        // With `only`, the figures that do not match keep their old values.
+        let low: BTreeMap<String, f64> = [("s/r@0".to_string(), 0.4)].into();
+        let up = updated(&base, &report(0.7), &low, &["k".to_string()]);
+        assert_eq!(up.throughput["k"].value, 0.7);
+        assert_eq!(up.accuracy["s/r@0"].value, 0.5);
     }
 }

@@ -121,6 +121,10 @@ enum Cmd {
         /// Accept this run's figures as the new baseline.
         #[arg(long)]
         update_baseline: bool,
+        /// With --update-baseline: change only the figures whose names
+        /// contain one of these fragments (repeatable), keep the rest.
+        #[arg(long, requires = "update_baseline")]
+        only: Vec<String>,
     },
     /// Summarise the result files under a directory.
     Results {
@@ -351,6 +355,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             bench,
             results,
             update_baseline,
+            only,
         } => {
             let text = std::fs::read_to_string(&bench)
                 .with_context(|| format!("reading {}", bench.display()))?;
@@ -363,7 +368,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 Default::default()
             };
             if update_baseline {
-                let new = hebbench::gate::updated(&old, &report, &acc);
+                let new = hebbench::gate::updated(&old, &report, &acc, &only);
                 new.save(&baseline)?;
                 println!(
                     "baseline {} updated: {} throughput and {} accuracy figures",
