@@ -12,7 +12,7 @@
 /// `Σ a_k b_k` over `V` vectors of 8 lanes: each lane accumulates its own
 /// products, first over blocks of `8·V` elements, then over the whole
 /// 8-element groups left (into vectors 0, 1, …); the `V` vectors are added
-/// in order, then the 8 lanes in order, then the last `< 8` products.
+/// in order, then the 8 lanes pairwise, then the last `< 8` products.
 /// Several vectors keep long rows from waiting on the latency of one chain
 /// of additions. [`dot_avx2`] follows exactly this order, so both give
 /// identical results.
@@ -49,13 +49,13 @@ fn dot_body<const V: usize>(a: &[f32], b: &[f32]) -> f32 {
     finish_dot(lanes, &a[tail..], &b[tail..])
 }
 
-/// The lanes in order, then the tail.
+/// The lanes folded pairwise (halves, quarters, then the last two: three
+/// additions deep rather than eight), then the tail in order.
 #[inline(always)]
-fn finish_dot(lanes: [f32; 8], ra: &[f32], rb: &[f32]) -> f32 {
-    let mut t = 0.0f32;
-    for l in lanes {
-        t += l;
-    }
+fn finish_dot(l: [f32; 8], ra: &[f32], rb: &[f32]) -> f32 {
+    let half = [l[0] + l[4], l[1] + l[5], l[2] + l[6], l[3] + l[7]];
+    let quarter = [half[0] + half[2], half[1] + half[3]];
+    let mut t = quarter[0] + quarter[1];
     for (x, y) in ra.iter().zip(rb) {
         t += x * y;
     }
@@ -314,12 +314,16 @@ fn settle_body(
     y: &mut [f32],
     target: &mut [f32],
     (lambda, inv_tau, tol, max_steps): (f32, f32, f32, usize),
+    dot: impl Fn(&[f32], &[f32]) -> f32,
 ) -> usize {
     y.fill(0.0);
     let mut steps = 0;
+    let n = y.len();
     while steps < max_steps {
         steps += 1;
-        matvec_body(w, y, target);
+        for (o, row) in target.iter_mut().zip(w.chunks_exact(n)) {
+            *o = dot(row, y);
+        }
         for (ti, &di) in target.iter_mut().zip(drive) {
             *ti = 1.0 / (1.0 + exp_approx(-lambda * (*ti + di)));
         }
@@ -337,11 +341,40 @@ fn settle_body(
     steps
 }
 
-dispatch!(
-    /// Settles `y` under leaky dynamics (Földiák's network); see
-    /// `settle_body`. The whole loop is one function so that it inlines.
-    settle, settle_avx2, settle_body, (w: &[f32], drive: &[f32], y: &mut [f32], target: &mut [f32], p: (f32, f32, f32, usize)) -> usize
-);
+/// [`settle_body`] with AVX2 and the hand-vectorised dot product.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn settle_avx2(
+    w: &[f32],
+    drive: &[f32],
+    y: &mut [f32],
+    target: &mut [f32],
+    p: (f32, f32, f32, usize),
+) -> usize {
+    settle_body(w, drive, y, target, p, |a, b| {
+        let n = a.len().min(b.len());
+        // SAFETY: this closure runs inside an AVX2 function; without GROW
+        // the kernel only reads the n floats of each slice.
+        unsafe { dot_avx2::<1, false>(a.as_ptr().cast_mut(), b, n, 0.0, &[]) }
+    })
+}
+
+/// Settles `y` under leaky dynamics (Földiák's network); see
+/// `settle_body`. The whole loop is one function so that it inlines.
+pub fn settle(
+    w: &[f32],
+    drive: &[f32],
+    y: &mut [f32],
+    target: &mut [f32],
+    p: (f32, f32, f32, usize),
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { settle_avx2(w, drive, y, target, p) };
+    }
+    settle_body(w, drive, y, target, p, dot_body::<1>)
+}
 
 /// `e^x` without branches or library calls (Cephes' `expf`: Cody–Waite
 /// range reduction, a degree-6 polynomial, the exponent set by bits), so
@@ -413,14 +446,6 @@ dispatch!(
 #[inline(always)]
 pub fn sigmoid(u: f32) -> f32 {
     1.0 / (1.0 + exp_approx(-u))
-}
-
-#[inline(always)]
-fn matvec_body(m: &[f32], x: &[f32], out: &mut [f32]) {
-    let n = x.len();
-    for (o, row) in out.iter_mut().zip(m.chunks_exact(n)) {
-        *o = dot_body::<1>(row, x);
-    }
 }
 
 #[cfg(test)]
@@ -502,9 +527,23 @@ mod tests {
         // 1/(1+e^-2) = 0.8807971, 1/(1+e^2) = 0.1192029.
         assert!((sigmoid(2.0) - 0.880_797_1).abs() < 1e-6);
         assert!((sigmoid(-2.0) - 0.119_202_9).abs() < 1e-6);
-        let mut out = [0.0; 2];
-        matvec_body(&[1.0, 2.0, 3.0, 4.0], &[1.0, -1.0], &mut out);
-        assert_eq!(out, [-1.0, -1.0]);
+    }
+
+    #[test]
+    fn settling_is_the_same_with_and_without_avx2() {
+        // 19 units: two 8-groups and a tail of 3 in every dot product.
+        let n = 19;
+        let w: Vec<f32> = (0..n * n)
+            .map(|i| -0.2 * ((i * 7 % 13) as f32 / 13.0))
+            .collect();
+        let drive: Vec<f32> = (0..n).map(|i| (i as f32 * 0.3).sin()).collect();
+        let p = (10.0, 0.1, 1e-4, 100);
+        let (mut y1, mut t1, mut y2, mut t2) =
+            (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let s1 = settle(&w, &drive, &mut y1, &mut t1, p);
+        let s2 = settle_body(&w, &drive, &mut y2, &mut t2, p, dot_body::<1>);
+        assert_eq!((s1, &y1), (s2, &y2));
+        assert!(s1 > 1 && s1 < 100, "{s1} steps");
     }
 
     #[test]
