@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::defaults::{d_rbatch, d_rlr};
 use super::{resolved, timed, typed, Artefact, Checked, Experiment, Params, RunContext, RunOutput};
 use crate::error::{Error, Result};
+use crate::hebb::gemm::GemmProbe;
 use crate::models::topographic::{TopoConfig, Topographic};
 use crate::train::readout::{Labelled, ReadoutSchedule};
 
@@ -96,6 +97,9 @@ impl Experiment for TopographicCoder {
         let units = net.units();
         let n = train.len();
         let mut out = RunOutput::default();
+        // This machine's GEMM rate, sampled through the phase, so that its
+        // throughput can be compared across machines and moments.
+        let mut probe = GemmProbe::new(1024)?;
 
         timed(
             "unsupervised",
@@ -109,7 +113,10 @@ impl Experiment for TopographicCoder {
                     order.shuffle(&mut rng);
                     // Chunks only pace the progress bar; learning is one
                     // example at a time, in order.
-                    for chunk in order.chunks(1000) {
+                    for (k, chunk) in order.chunks(1000).enumerate() {
+                        if k % 64 == 0 {
+                            probe.sample()?;
+                        }
                         net.steps(chunk.iter().map(|&i| &xtr[i * d..(i + 1) * d]));
                         bar.inc(chunk.len() as u64);
                     }
@@ -118,6 +125,19 @@ impl Experiment for TopographicCoder {
                 Ok(())
             },
         )?;
+        // Per sample: the drive W·v, the reconstruction Wᵀ·o and the update,
+        // 2·K·D each (as `hebbench bench` counts them).
+        let flops = (p.epochs * n) as f64 * 3.0 * 2.0 * (units * d) as f64;
+        let wall =
+            out.phases.last().map_or(0.0, |ph| ph.wall_s) - probe.samples.iter().sum::<f64>();
+        let gemm = probe.gflops_since(0);
+        out.summary.insert("gemm_gflops".into(), gemm);
+        if wall > 0.0 {
+            let achieved = flops / wall / 1e9;
+            out.summary.insert("hebbian_gflops".into(), achieved);
+            out.summary
+                .insert("hebbian_gemm_ratio".into(), achieved / gemm);
+        }
         if net.w.iter().chain(&net.t).any(|v| !v.is_finite()) {
             return Err(Error::Diverged("non-finite weights".into()));
         }
