@@ -68,7 +68,7 @@ fn finish_dot(l: [f32; 8], ra: &[f32], rb: &[f32]) -> f32 {
 ///
 /// The portable body compiled with AVX2 enabled is not enough here: LLVM's
 /// SLP vectoriser splits its accumulators into 2-lane SSE registers
-/// (measured: 3× slower on a 200 × 784 matrix–vector product). Multiply
+/// (measured: 2.5× slower on a 200 × 784 matrix–vector product). Multiply
 /// and add stay separate, as in the bodies, so the rounding is the same.
 ///
 /// # Safety
