@@ -51,6 +51,8 @@ pub struct Foldiak {
     drive: Vec<f32>,
     /// Scratch: each settling step's target `f(Qx − t + Wy)`.
     target: Vec<f32>,
+    /// Scratch: `Wᵀ` for the settling kernel.
+    wt: Vec<f32>,
 }
 
 impl Foldiak {
@@ -71,6 +73,7 @@ impl Foldiak {
             y: vec![0.0; units],
             drive: vec![0.0; units],
             target: vec![0.0; units],
+            wt: Vec::new(),
         }
     }
 
@@ -85,6 +88,7 @@ impl Foldiak {
         self.target.resize(n, 0.0);
         let steps = kernels::settle(
             &self.w,
+            &mut self.wt,
             &self.drive,
             &mut self.y,
             &mut self.target,
@@ -158,6 +162,7 @@ mod tests {
             y: vec![0.0; units],
             drive: vec![0.0; units],
             target: vec![0.0; units],
+            wt: Vec::new(),
             t,
             p,
         }
