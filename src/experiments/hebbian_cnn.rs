@@ -443,17 +443,7 @@ fn learn_and_extract(
         bar.finish_and_clear();
         Ok(())
     })?;
-    let gemm = probe.gflops_since(0);
-    out.summary.insert("gemm_gflops".into(), gemm);
-    // The probe's own time is not Hebbian work.
-    let hebb_wall =
-        out.phases.last().map(|ph| ph.wall_s).unwrap_or(0.0) - probe.samples.iter().sum::<f64>();
-    if hebb_wall > 0.0 {
-        let achieved = flops / hebb_wall / 1e9;
-        out.summary.insert("hebbian_gflops".into(), achieved);
-        out.summary
-            .insert("hebbian_gemm_ratio".into(), achieved / gemm);
-    }
+    out.record_gemm_ratio(&probe, flops);
     layer_artefacts(&net, out);
 
     // Frozen features (BatchNorm on running statistics).

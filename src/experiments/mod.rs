@@ -111,6 +111,26 @@ pub struct RunOutput {
     pub artefacts: Vec<Artefact>,
 }
 
+impl RunOutput {
+    /// Records the last phase's GFLOP/s for `flops` of work, the GEMM rate
+    /// `probe` measured during it, and their ratio (`gemm_gflops`,
+    /// `hebbian_gflops`, `hebbian_gemm_ratio`), so that throughput compares
+    /// across machines and moments. The probe's own time is not counted as
+    /// the phase's work.
+    pub fn record_gemm_ratio(&mut self, probe: &crate::hebb::gemm::GemmProbe, flops: f64) {
+        let gemm = probe.gflops_since(0);
+        self.summary.insert("gemm_gflops".into(), gemm);
+        let wall =
+            self.phases.last().map_or(0.0, |ph| ph.wall_s) - probe.samples.iter().sum::<f64>();
+        if wall > 0.0 {
+            let achieved = flops / wall / 1e9;
+            self.summary.insert("hebbian_gflops".into(), achieved);
+            self.summary
+                .insert("hebbian_gemm_ratio".into(), achieved / gemm);
+        }
+    }
+}
+
 /// Times `f` as a phase that processes `images` images.
 pub fn timed<T>(
     name: &str,

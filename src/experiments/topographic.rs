@@ -128,16 +128,7 @@ impl Experiment for TopographicCoder {
         // Per sample: the drive W·v, the reconstruction Wᵀ·o and the update,
         // 2·K·D each (as `hebbench bench` counts them).
         let flops = (p.epochs * n) as f64 * 3.0 * 2.0 * (units * d) as f64;
-        let wall =
-            out.phases.last().map_or(0.0, |ph| ph.wall_s) - probe.samples.iter().sum::<f64>();
-        let gemm = probe.gflops_since(0);
-        out.summary.insert("gemm_gflops".into(), gemm);
-        if wall > 0.0 {
-            let achieved = flops / wall / 1e9;
-            out.summary.insert("hebbian_gflops".into(), achieved);
-            out.summary
-                .insert("hebbian_gemm_ratio".into(), achieved / gemm);
-        }
+        out.record_gemm_ratio(&probe, flops);
         if net.w.iter().chain(&net.t).any(|v| !v.is_finite()) {
             return Err(Error::Diverged("non-finite weights".into()));
         }

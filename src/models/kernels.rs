@@ -126,7 +126,7 @@ unsafe fn dot_avx2<const V: usize, const GROW: bool>(
     finish_dot(lanes, rest, &b[tail..n])
 }
 
-/// Whether [`dot_avx2`] may run.
+/// Whether the AVX2 versions of the kernels may run.
 #[inline(always)]
 fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -200,7 +200,7 @@ macro_rules! dispatch {
         $(#[$doc])*
         pub fn $name($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if has_avx2() {
                 // SAFETY: the CPU supports AVX2, checked just above.
                 return unsafe { $avx($($arg),*) };
             }

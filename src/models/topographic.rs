@@ -52,7 +52,7 @@ pub struct Topographic {
     p: Vec<f32>,
     /// Drive with lateral excitation, `w·v + L·p`.
     u: Vec<f32>,
-    /// Column sums of `p` for [`lateral_sums`].
+    /// Column sums of `p` for [`excited_drive`].
     col: Vec<f32>,
     g: Vec<f32>,
     seen: usize,
@@ -78,15 +78,17 @@ pub fn neighbourhoods(kx: usize, ky: usize, ex: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// `out_i = Σ_j p_j` over the neighbours `j` of each unit `i` in `units`
-/// (those within Chebyshev distance `ex` on the grid, not `i` itself), as a
-/// separable box filter: sums down each column of the window, then across
+/// `u_i = wv_i + Σ_j p_j` over the neighbours `j` of each unit `i` in
+/// `units` (those within Chebyshev distance `ex` on the grid, not `i`
+/// itself): the drive with lateral excitation. The sum is a separable box
+/// filter: sums down each column of the window, then across
 /// them, less `p_i`. Columns are padded with `ex` zeros on each side, so
 /// both passes are plain vector additions; adding a zero is exact, so this
 /// equals the sum over the clipped window. The result for a unit does not
 /// depend on `units`.
-fn lateral_sums(
+fn excited_drive(
     p: &[f32],
+    wv: &[f32],
     c: &TopoConfig,
     units: std::ops::Range<usize>,
     col: &mut Vec<f32>,
@@ -117,21 +119,15 @@ fn lateral_sums(
         }
         let row = y * kx..(y + 1) * kx;
         let (from, to) = (units.start.max(row.start), units.end.min(row.end));
-        let dst = &mut out[from - units.start..to - units.start];
-        for ((o, &win), &pi) in dst
+        let local = from - units.start..to - units.start;
+        for (((o, &win), &pi), &d) in out[local.clone()]
             .iter_mut()
             .zip(&window[from - row.start..])
             .zip(&p[from..to])
+            .zip(&wv[local])
         {
-            *o = win - pi;
+            *o = d + (win - pi);
         }
-    }
-}
-
-/// Adds the drive `w·v` to the lateral sums in `u`.
-fn add_drive(u: &mut [f32], wv: &[f32]) {
-    for (ui, &d) in u.iter_mut().zip(wv) {
-        *ui += d;
     }
 }
 
@@ -186,8 +182,6 @@ fn update_rows(
     next: Option<&[f32]>,
     wv: &mut [f32],
 ) {
-    // Rows in reverse: the reconstruction pass runs forwards, so each pass
-    // starts on the rows the previous one left in cache.
     for (i, row) in w.chunks_exact_mut(g.len()).enumerate() {
         match next {
             Some(nx) => wv[i] = grow_dot(row, o[i], g, nx),
@@ -290,8 +284,14 @@ impl Topographic {
     fn respond_from_drive(&mut self) {
         logistic(&self.wv, &self.t, &mut self.p);
         let units = 0..self.units();
-        lateral_sums(&self.p, &self.cfg, units, &mut self.col, &mut self.u);
-        add_drive(&mut self.u, &self.wv);
+        excited_drive(
+            &self.p,
+            &self.wv,
+            &self.cfg,
+            units,
+            &mut self.col,
+            &mut self.u,
+        );
         logistic(&self.u, &self.t, &mut self.o);
         let d = self.inputs;
         let mut parts = vec![vec![0.0f32; d]; PARTS];
@@ -393,8 +393,7 @@ impl Topographic {
                 for (pj, a) in p_all[near.clone()].iter_mut().zip(&p_shared[near.clone()]) {
                     *pj = f32::from_bits(a.load(Ordering::Relaxed));
                 }
-                lateral_sums(&p_all, &c, start..start + t.len(), &mut col, &mut u);
-                add_drive(&mut u, wv);
+                excited_drive(&p_all, wv, &c, start..start + t.len(), &mut col, &mut u);
                 logistic(&u, t, o);
                 partial_reconstruction(w, o, &mut part);
                 for (a, &x) in r_parts[k].iter().zip(&part) {
@@ -487,8 +486,10 @@ mod tests {
             prec: 0.0,
         };
         let p: Vec<f32> = (0..35).map(|i| ((i * 13) % 17) as f32 / 16.0).collect();
+        // With no feedforward drive, the excited drive is the lateral sum.
+        let zero = vec![0.0; 35];
         let (mut col, mut all) = (Vec::new(), vec![0.0; 35]);
-        lateral_sums(&p, &cfg, 0..35, &mut col, &mut all);
+        excited_drive(&p, &zero, &cfg, 0..35, &mut col, &mut all);
         for (i, n) in neighbourhoods(7, 5, 2).iter().enumerate() {
             let want: f32 = n.iter().map(|&j| p[j]).sum();
             assert!(
@@ -500,7 +501,8 @@ mod tests {
         // Blocks that do not start on a grid row give the same bits.
         for range in [0..10, 10..23, 23..35] {
             let mut part = vec![0.0; range.len()];
-            lateral_sums(&p, &cfg, range.clone(), &mut col, &mut part);
+            let block_zero = &zero[range.clone()];
+            excited_drive(&p, block_zero, &cfg, range.clone(), &mut col, &mut part);
             assert_eq!(part, all[range]);
         }
     }
