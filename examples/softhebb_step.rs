@@ -17,7 +17,6 @@ fn main() -> hebbench::Result<()> {
     let competition = std::env::args().nth(1).unwrap_or("soft_wta".into());
     let soft = competition == "soft_wta";
     let opts = LayerOptions {
-        rule: "instar".into(),
         competition: competition.clone(),
         // The report's soft-WTA rows use plain responses; its hard-WTA rows
         // the cosine activation with surround inhibition.
@@ -26,20 +25,14 @@ fn main() -> hebbench::Result<()> {
         } else {
             Activation::Cosine
         },
-        weight_norm: false,
         surround: !soft,
-        dale: false,
-        presynaptic: None,
         lr: if soft {
             vec![0.08, 0.005, 0.01]
         } else {
             vec![0.1]
         },
         lr_norm_power: soft.then_some(0.5),
-        t_invert: vec![1.0, 0.65, 0.25],
-        stat_k: 2.0,
-        window: 500,
-        width: 1.0,
+        ..Default::default()
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let mut net = HebbNet::build("softhebb", &opts, &mut rng)?;

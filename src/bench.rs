@@ -11,7 +11,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::hebb::competition::CompetitionParams;
 use crate::hebb::gemm::GemmProbe;
 use crate::hebb::{Activation, HebbConv, HebbConvSpec, Map};
 use crate::models::hebb_cnn::{HebbNet, LayerOptions};
@@ -97,19 +96,12 @@ fn random_map(n: usize, h: usize, w: usize, c: usize, rng: &mut ChaCha8Rng) -> M
 
 fn softhebb_options(competition: &str, activation: Activation, surround: bool) -> LayerOptions {
     LayerOptions {
-        rule: "instar".into(),
         competition: competition.into(),
         activation,
-        weight_norm: false,
         surround,
-        dale: false,
-        presynaptic: None,
         lr: vec![0.08, 0.005, 0.01],
         lr_norm_power: (competition == "soft_wta").then_some(0.5),
-        t_invert: vec![1.0, 0.65, 0.25],
-        stat_k: 2.0,
-        window: 500,
-        width: 1.0,
+        ..Default::default()
     }
 }
 
@@ -130,17 +122,10 @@ fn layer(
         cout,
         k,
         pad,
-        depthwise: false,
-        activation: Activation::Plain,
-        weight_norm: false,
-        surround: false,
-        dale: false,
-        presynaptic: None,
         rule: rule.into(),
         competition: comp.into(),
-        competition_params: CompetitionParams::default(),
         lr: 0.01,
-        lr_norm_power: None,
+        ..Default::default()
     };
     HebbConv::new(spec, &mut ChaCha8Rng::seed_from_u64(0))
 }

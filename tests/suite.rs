@@ -143,3 +143,54 @@ fn every_committed_suite_parses() {
     }
     assert!(n >= 2);
 }
+
+#[test]
+fn merge_keys_share_a_configuration_and_own_keys_override() {
+    let text = "name: s
+experiment: krotov
+params: {p: 2.0, k: 2, delta: 0.4, eps0: 0.02, batch: 10, epochs: 1, readout_epochs: 1}
+configs:
+  - name: a
+    params: &shared {hidden: 10, beta: 0.1}
+  - name: b
+    params: {<<: *shared, beta: 0.3}
+";
+    let s = Suite::parse(text, "x.yaml").unwrap();
+    let (a, b) = (&s.runs[0].params, &s.runs[1].params);
+    assert_eq!(a["hidden"], b["hidden"]);
+    assert_eq!(b["beta"], serde_json::json!(0.3));
+    assert!(!b.contains_key("<<"));
+}
+
+#[test]
+fn neutral_options_leave_run_identity_unchanged_and_others_change_it() {
+    // `cosine: kernel` is what hebbian_cnn computed before the option
+    // existed: naming it must not change the run hash; `per_tap` must.
+    let row = |extra: &str| {
+        let text = format!(
+            "name: s
+experiment: hebbian_cnn
+params: {{arch: softhebb, competition: hard_wta, activation: cosine{extra}}}
+"
+        );
+        let s = Suite::parse(&text, "x.yaml").unwrap();
+        let lock = hebbench::data::Lock::builtin().unwrap();
+        (s.runs[0].run_hash(&lock), s.runs[0].params.clone())
+    };
+    let (plain, params) = row("");
+    assert_eq!(
+        params["cosine"],
+        serde_json::json!("kernel"),
+        "recorded resolved"
+    );
+    assert_eq!(row(", cosine: kernel").0, plain);
+    assert_eq!(
+        row(", presynaptic: {kind: softmax, dim: input}").0,
+        row(", presynaptic: {kind: softmax, dim: input, apply: scale}").0
+    );
+    assert_ne!(row(", cosine: per_tap").0, plain);
+    assert_ne!(
+        row(", presynaptic: {kind: softmax, dim: input}").0,
+        row(", presynaptic: {kind: softmax, dim: input, apply: replace}").0
+    );
+}

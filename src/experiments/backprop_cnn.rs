@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::hebbian_cnn::{batch_map, normalise_channels};
 use super::{resolved, typed, Checked, Experiment, Params, Phase, RunContext, RunOutput};
 use crate::error::{Error, Result};
-use crate::models::bp_cnn::{BpInit, BpSoftHebb};
+use crate::models::bp_cnn::{BpActivation, BpInit, BpSoftHebb};
 use crate::train::metrics::{argmax_rows, score};
 use crate::train::EpochMetrics;
 
@@ -67,6 +67,17 @@ pub struct BackpropCnnParams {
     pub dropout: f32,
     #[serde(default = "d_true")]
     pub flip: bool,
+    /// `triangle` (the Hebbian models') or `relu` (the report's baseline).
+    #[serde(default)]
+    pub activation: BpActivation,
+    /// Reshuffle the training images every epoch (the report's loader does
+    /// not: data.py L225, `shuffle=False`).
+    #[serde(default = "d_true")]
+    pub shuffle: bool,
+    /// Mirror each test image at random at every evaluation, as the
+    /// report's test transform does (data.py L215, L224).
+    #[serde(default)]
+    pub test_flip: bool,
 }
 
 const STREAM_INIT: u64 = 1;
@@ -97,6 +108,14 @@ impl Experiment for BackpropCnn {
         resolved(&p.dataset, &p)
     }
 
+    fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {
+        vec![
+            ("activation", serde_json::json!("triangle")),
+            ("shuffle", serde_json::json!(true)),
+            ("test_flip", serde_json::json!(false)),
+        ]
+    }
+
     fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
         let p: BackpropCnnParams = typed(params)?;
         let ds = &ctx.dataset;
@@ -108,7 +127,13 @@ impl Experiment for BackpropCnn {
         normalise_channels(&mut xtr, h * w);
         normalise_channels(&mut xte, h * w);
 
-        let mut net = BpSoftHebb::new(p.width, p.init, p.dropout, &mut ctx.rng(STREAM_INIT))?;
+        let mut net = BpSoftHebb::new(
+            p.width,
+            p.init,
+            p.activation,
+            p.dropout,
+            &mut ctx.rng(STREAM_INIT),
+        )?;
         let mut opt = AdamW::new(
             net.vars(),
             ParamsAdamW {
@@ -128,7 +153,9 @@ impl Experiment for BackpropCnn {
         let dev = Device::Cpu;
         for epoch in 0..p.epochs {
             let start = std::time::Instant::now();
-            order.shuffle(&mut rng);
+            if p.shuffle {
+                order.shuffle(&mut rng);
+            }
             let (mut loss_sum, mut correct, mut batches) = (0f64, 0usize, 0usize);
             for chunk in order.chunks(p.batch) {
                 let flips: Vec<bool> = chunk.iter().map(|_| p.flip && rng.random()).collect();
@@ -161,7 +188,8 @@ impl Experiment for BackpropCnn {
             let mut pred = Vec::with_capacity(test.len());
             let idx: Vec<usize> = (0..test.len()).collect();
             for chunk in idx.chunks(256) {
-                let m = batch_map(&xte, chunk, &vec![false; chunk.len()], c, h, w);
+                let flips: Vec<bool> = chunk.iter().map(|_| p.test_flip && rng.random()).collect();
+                let m = batch_map(&xte, chunk, &flips, c, h, w);
                 let x = Tensor::from_vec(m.data, (m.n, m.h, m.w, m.c), &dev)?;
                 let z: Vec<f32> = net.forward(&x, false, &mut rng)?.flatten_all()?.to_vec1()?;
                 pred.extend(argmax_rows(&z, ds.classes));

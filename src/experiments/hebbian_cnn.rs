@@ -12,7 +12,7 @@ use crate::data::zca::Zca;
 use crate::error::{Error, Result};
 use crate::hebb::gemm::GemmProbe;
 use crate::hebb::presynaptic::Presynaptic;
-use crate::hebb::{competition, rule, Activation, Map};
+use crate::hebb::{competition, rule, Activation, CosineNorm, Map};
 use crate::models::hebb_cnn::{architecture_names, HebbNet, LayerOptions};
 use crate::train::frozen::{train_head, FeatureStore, HeadSchedule};
 
@@ -80,12 +80,20 @@ pub struct HebbianCnnParams {
     pub competition: String,
     #[serde(default)]
     pub activation: Activation,
+    /// What the cosine activation normalises: `kernel` (a true cosine) or
+    /// `per_tap` (the report's hebb.py L213: each tap across channels).
+    #[serde(default)]
+    pub cosine: CosineNorm,
     #[serde(default)]
     pub weight_norm: bool,
     #[serde(default)]
     pub surround: bool,
     #[serde(default)]
     pub dale: bool,
+    /// Under `dale`, store `|w|` after every step (the report's
+    /// hebb_abs_depthwise `local_update`, L361–363).
+    #[serde(default)]
+    pub dale_reflect: bool,
     #[serde(default)]
     pub presynaptic: Option<Presynaptic>,
     /// Hebbian step size per block (the last value repeats).
@@ -101,17 +109,40 @@ pub struct HebbianCnnParams {
     pub stat_k: f64,
     #[serde(default = "d_window")]
     pub temporal_window: usize,
+    /// The update of the threshold competitions (`temporal`,
+    /// `statistical`): `standard` (hard-WTA Instar among the units above
+    /// threshold, post factor y) or `report` (the printed code's: units
+    /// below threshold zeroed before the top-1, post factor y²; hebb.py
+    /// L316–341).
+    #[serde(default)]
+    pub threshold_update: ThresholdUpdate,
     /// Channel multiplier (quick suites use narrower layers).
     #[serde(default = "d_one")]
     pub width: f64,
     /// ZCA ε; `null` uses per-channel normalisation instead.
     #[serde(default = "d_zca")]
     pub zca: Option<f64>,
+    /// The pixel order the ZCA matrix is fitted in: `correct` (the CHW
+    /// order it is applied in) or `report` (data.py L147–160: fitted on the
+    /// HWC-ordered `trn_set.data`, applied to CHW `ToTensor()` vectors).
+    #[serde(default)]
+    pub zca_layout: ZcaLayout,
+    /// The images the ZCA is fitted on: `train` or `train_test` (data.py
+    /// L147: the report's fit takes train and test together).
+    #[serde(default)]
+    pub zca_fit: ZcaFit,
     /// Random horizontal flips (Hebbian phase and classifier).
     #[serde(default = "d_true")]
     pub flip: bool,
     #[serde(default = "d_true")]
     pub shuffle: bool,
+    /// Learning passes change the weights. `false` still runs the Hebbian
+    /// epoch's forward passes (BatchNorm learns its statistics) with the
+    /// weights left at their random init: the random-weights control, and
+    /// what the report's printed depthwise script does (L185, the
+    /// optimiser step commented out).
+    #[serde(default = "d_true")]
+    pub plasticity: bool,
     #[serde(default = "d_epochs")]
     pub hebb_epochs: usize,
     #[serde(default = "d_batch")]
@@ -131,6 +162,57 @@ pub struct HebbianCnnParams {
     /// before the classifier (the report's head takes raw features).
     #[serde(default)]
     pub standardize_features: bool,
+    /// Shuffle the classifier's training images every epoch (the report's
+    /// loaders do not: data.py L225–227, `shuffle=False`).
+    #[serde(default = "d_true")]
+    pub classifier_shuffle: bool,
+    /// Mirror each test image at random at every evaluation, as the
+    /// report's test transform does (data.py L215, L224).
+    #[serde(default)]
+    pub test_flip: bool,
+}
+
+/// See [`HebbianCnnParams::threshold_update`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdUpdate {
+    #[default]
+    Standard,
+    Report,
+}
+
+/// The pixel order of the ZCA fit (see [`HebbianCnnParams::zca_layout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZcaLayout {
+    #[default]
+    Correct,
+    Report,
+}
+
+/// The images of the ZCA fit (see [`HebbianCnnParams::zca_fit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZcaFit {
+    #[default]
+    Train,
+    TrainTest,
+}
+
+/// Options added after full-data results existed, at the values that keep
+/// the earlier behaviour (so those results keep their identity).
+pub(crate) fn neutral_options() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("cosine", json!("kernel")),
+        ("zca_layout", json!("correct")),
+        ("zca_fit", json!("train")),
+        ("plasticity", json!(true)),
+        ("classifier_shuffle", json!(true)),
+        ("test_flip", json!(false)),
+        ("presynaptic.apply", json!("scale")),
+        ("threshold_update", json!("standard")),
+        ("dale_reflect", json!(false)),
+    ]
 }
 
 const STREAM_INIT: u64 = 1;
@@ -147,16 +229,20 @@ impl HebbianCnnParams {
             rule: self.rule.clone(),
             competition: self.competition.clone(),
             activation: self.activation,
+            cosine: self.cosine,
             weight_norm: self.weight_norm,
             surround: self.surround,
             dale: self.dale,
+            dale_reflect: self.dale_reflect,
             presynaptic: self.presynaptic,
             lr: self.lr.iter().map(|&v| v as f32).collect(),
             lr_norm_power: self.lr_norm_power.map(|v| v as f32),
             t_invert: self.t_invert.iter().map(|&v| v as f32).collect(),
             stat_k: self.stat_k as f32,
             window: self.temporal_window,
+            threshold_report: self.threshold_update == ThresholdUpdate::Report,
             width: self.width,
+            plastic: self.plasticity,
         }
     }
 }
@@ -201,12 +287,19 @@ impl Experiment for HebbianCnn {
                 "`lr` and `t_invert` need at least one value".into(),
             ));
         }
+        if p.test_flip && !p.flip {
+            return Err(Error::Params("`test_flip` needs `flip: true`".into()));
+        }
         if p.width.is_nan() || p.width <= 0.0 || !(0.0..1.0).contains(&p.dropout) {
             return Err(Error::Params(
                 "`width` must be > 0 and `dropout` in [0, 1)".into(),
             ));
         }
         resolved(&p.dataset, &p)
+    }
+
+    fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {
+        neutral_options()
     }
 
     fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
@@ -221,6 +314,7 @@ impl Experiment for HebbianCnn {
             train: f_train,
             flipped: f_flip,
             test: f_test,
+            test_flipped: f_test_flip,
         } = features(ctx, &p, &mut out)?;
 
         let schedule = HeadSchedule {
@@ -230,6 +324,7 @@ impl Experiment for HebbianCnn {
             lr_decay: p.classifier_lr_decay,
             dropout: p.dropout as f32,
             standardize: p.standardize_features,
+            shuffle: p.classifier_shuffle,
         };
         out.epochs = timed(
             "classifier",
@@ -241,6 +336,7 @@ impl Experiment for HebbianCnn {
                     f_flip.as_ref(),
                     &train.labels,
                     &f_test,
+                    f_test_flip.as_ref().filter(|_| p.test_flip),
                     &test.labels,
                     ds.classes,
                     &schedule,
@@ -253,22 +349,26 @@ impl Experiment for HebbianCnn {
     }
 }
 
-/// The frozen features of the training images (and of their mirror
-/// images when flips are on) and of the test images.
+/// The frozen features of the training and test images, and of their
+/// mirror images when flips are on (so that `test_flip`, a head setting,
+/// reuses the features of runs without it).
 struct Features {
     train: FeatureStore,
     flipped: Option<FeatureStore>,
     test: FeatureStore,
+    test_flipped: Option<FeatureStore>,
 }
 
 /// Parameters that do not change the features: the classifier's.
-const CLASSIFIER_PARAMS: [&str; 6] = [
+const CLASSIFIER_PARAMS: [&str; 8] = [
     "classifier_epochs",
     "classifier_batch",
     "classifier_lr",
     "classifier_lr_decay",
     "dropout",
     "standardize_features",
+    "classifier_shuffle",
+    "test_flip",
 ];
 
 /// The features for `p`: from the cache when the run keeps features and an
@@ -276,11 +376,12 @@ const CLASSIFIER_PARAMS: [&str; 6] = [
 /// (its phases, scalars and artefacts are reported again, marked
 /// `features_cached`), otherwise learned and extracted here.
 fn features(ctx: &RunContext, p: &HebbianCnnParams, out: &mut RunOutput) -> Result<Features> {
-    let mut key_params = serde_json::to_value(p)
+    let all = serde_json::to_value(p)
         .map_err(|e| Error::Params(e.to_string()))?
         .as_object()
         .cloned()
         .unwrap_or_default();
+    let mut key_params = super::identity_params("hebbian_cnn", &all);
     for k in CLASSIFIER_PARAMS {
         key_params.remove(k);
     }
@@ -292,9 +393,16 @@ fn features(ctx: &RunContext, p: &HebbianCnnParams, out: &mut RunOutput) -> Resu
     );
     let dir = ctx.cache_dir.join(format!("features-{key}"));
     if ctx.keep_features {
-        if let Some(f) = load_features(&dir, out) {
-            out.summary.insert("features_cached".into(), 1.0);
-            return Ok(f);
+        // An entry from before flipped test features were kept is a miss.
+        let mut cached = RunOutput::default();
+        if let Some(f) = load_features(&dir, &mut cached) {
+            if !p.flip || f.test_flipped.is_some() {
+                out.phases.extend(cached.phases);
+                out.summary.extend(cached.summary);
+                out.artefacts.extend(cached.artefacts);
+                out.summary.insert("features_cached".into(), 1.0);
+                return Ok(f);
+            }
         }
     }
     let mut fresh = RunOutput::default();
@@ -324,6 +432,9 @@ fn save_features(dir: &std::path::Path, f: &Features, out: &RunOutput) -> Result
         fl.save(&dir.join("flipped.f16"))?;
     }
     f.test.save(&dir.join("test.f16"))?;
+    if let Some(tf) = &f.test_flipped {
+        tf.save(&dir.join("test_flipped.f16"))?;
+    }
     let meta = FeatureMeta {
         phases: out
             .phases
@@ -347,10 +458,12 @@ fn load_features(dir: &std::path::Path, out: &mut RunOutput) -> Option<Features>
         serde_json::from_slice(&std::fs::read(dir.join("meta.json")).ok()?).ok()?;
     let train = FeatureStore::load(&dir.join("train.f16"))?;
     let test = FeatureStore::load(&dir.join("test.f16"))?;
-    let flipped = match dir.join("flipped.f16") {
-        path if path.exists() => Some(FeatureStore::load(&path)?),
-        _ => None,
+    let optional = |name: &str| match dir.join(name) {
+        path if path.exists() => FeatureStore::load(&path).map(Some),
+        _ => Some(None),
     };
+    let flipped = optional("flipped.f16")?;
+    let test_flipped = optional("test_flipped.f16")?;
     out.phases.extend(
         meta.phases
             .into_iter()
@@ -370,6 +483,7 @@ fn load_features(dir: &std::path::Path, out: &mut RunOutput) -> Option<Features>
         train,
         flipped,
         test,
+        test_flipped,
     })
 }
 
@@ -391,7 +505,7 @@ fn learn_and_extract(
         &mut out.phases,
         || match p.zca {
             Some(eps) => {
-                let zca = fitted_zca(ctx, d, eps as f32)?;
+                let zca = fitted_zca(ctx, d, eps as f32, p.zca_layout, p.zca_fit)?;
                 out.summary.insert("zca_residual".into(), zca.residual);
                 zca.transform(&mut xtr)?;
                 zca.transform(&mut xte)
@@ -448,25 +562,20 @@ fn learn_and_extract(
 
     // Frozen features (BatchNorm on running statistics).
     let passes = if p.flip { 2 } else { 1 };
-    let (f_train, f_flip, f_test) = timed(
-        "features",
-        (passes * n + test.len()) as u64,
-        &mut out.phases,
-        || {
-            let bar = ctx
-                .progress
-                .bar((passes * n + test.len()) as u64, "features");
-            let f_train = extract(&mut net, &xtr, n, false, (c, h, w), &bar)?;
-            let f_flip = if p.flip {
-                Some(extract(&mut net, &xtr, n, true, (c, h, w), &bar)?)
-            } else {
-                None
+    let images = passes * (n + test.len());
+    let (f_train, f_flip, f_test, f_test_flip) =
+        timed("features", images as u64, &mut out.phases, || {
+            let bar = ctx.progress.bar(images as u64, "features");
+            let mut run = |x: &[f32], n: usize, flip: bool| -> Result<FeatureStore> {
+                extract(&mut net, x, n, flip, (c, h, w), &bar)
             };
-            let f_test = extract(&mut net, &xte, test.len(), false, (c, h, w), &bar)?;
+            let f_train = run(&xtr, n, false)?;
+            let f_flip = p.flip.then(|| run(&xtr, n, true)).transpose()?;
+            let f_test = run(&xte, test.len(), false)?;
+            let f_test_flip = p.flip.then(|| run(&xte, test.len(), true)).transpose()?;
             bar.finish_and_clear();
-            Ok((f_train, f_flip, f_test))
-        },
-    )?;
+            Ok((f_train, f_flip, f_test, f_test_flip))
+        })?;
     out.summary.insert("feature_dim".into(), f_train.dim as f64);
     drop(xtr);
     drop(xte);
@@ -475,16 +584,21 @@ fn learn_and_extract(
         train: f_train,
         flipped: f_flip,
         test: f_test,
+        test_flipped: f_test_flip,
     })
 }
 
-/// The ZCA transform of the dataset, fitted on its whole training set even
-/// when a run trains on a subset (a covariance of 3,072 pixels from 2,000
-/// images is rank-deficient, and whitening then blows up the directions the
-/// subset never saw), and cached by dataset content and ε: the fit takes
-/// about a minute, whatever the number of images.
-fn fitted_zca(ctx: &RunContext, d: usize, eps: f32) -> Result<Zca> {
-    let key_params = json!({ "eps": eps, "fit": "full training set" });
+/// The ZCA transform of the dataset, fitted on its whole training set (and
+/// test set, under `zca_fit: train_test`) even when a run trains on a subset
+/// (a covariance of 3,072 pixels from 2,000 images is rank-deficient, and
+/// whitening then blows up the directions the subset never saw), and cached
+/// by dataset content, ε and variant: the fit takes about a minute,
+/// whatever the number of images.
+fn fitted_zca(ctx: &RunContext, d: usize, eps: f32, layout: ZcaLayout, fit: ZcaFit) -> Result<Zca> {
+    let mut key_params = json!({ "eps": eps, "fit": "full training set" });
+    if (layout, fit) != (ZcaLayout::Correct, ZcaFit::Train) {
+        key_params = json!({ "eps": eps, "fit": fit, "layout": layout });
+    }
     let key = crate::suite::run_hash(
         "zca",
         key_params.as_object().expect("a JSON object"),
@@ -493,12 +607,8 @@ fn fitted_zca(ctx: &RunContext, d: usize, eps: f32) -> Result<Zca> {
     );
     let dev = candle_core::Device::Cpu;
     let (t, _) = super::cached_tensors(ctx, &format!("zca-{key}"), || {
-        let z = Zca::fit(
-            &ctx.dataset.train.unit_floats(),
-            ctx.dataset.train.len(),
-            d,
-            eps,
-        )?;
+        let (x, n) = zca_fit_data(ctx, layout, fit);
+        let z = Zca::fit(&x, n, d, eps)?;
         Ok(vec![
             (
                 "mean".into(),
@@ -529,6 +639,38 @@ fn fitted_zca(ctx: &RunContext, d: usize, eps: f32) -> Result<Zca> {
         residual: get("residual")?.to_vec1::<f64>()?[0],
         iterations: 0,
     })
+}
+
+/// The images a ZCA is fitted on, as `n × d` rows: CHW vectors, or under
+/// the report's layout the same pixels in HWC order (what `trn_set.data`
+/// holds), so that the fitted matrix mixes dimensions the way the report's
+/// does once it is applied to CHW vectors.
+fn zca_fit_data(ctx: &RunContext, layout: ZcaLayout, fit: ZcaFit) -> (Vec<f32>, usize) {
+    let ds = &ctx.dataset;
+    let mut x = ds.train.unit_floats();
+    let mut n = ds.train.len();
+    if fit == ZcaFit::TrainTest {
+        x.extend(ds.test.unit_floats());
+        n += ds.test.len();
+    }
+    if layout == ZcaLayout::Report {
+        let [c, h, w] = ds.shape;
+        x = chw_to_hwc(&x, c, h * w);
+    }
+    (x, n)
+}
+
+/// Reorders each CHW image (`c` planes of `plane` pixels) to HWC.
+pub(crate) fn chw_to_hwc(x: &[f32], c: usize, plane: usize) -> Vec<f32> {
+    let mut out = vec![0f32; x.len()];
+    for (src, dst) in x.chunks(c * plane).zip(out.chunks_mut(c * plane)) {
+        for ch in 0..c {
+            for p in 0..plane {
+                dst[p * c + ch] = src[ch * plane + p];
+            }
+        }
+    }
+    out
 }
 
 /// Per-channel normalisation with the CIFAR-10 statistics the report uses.

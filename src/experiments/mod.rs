@@ -207,6 +207,63 @@ pub trait Experiment: Sync {
     fn check(&self, params: &Params) -> Result<Checked>;
     /// Runs one configuration with the context's seed.
     fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput>;
+    /// Options added after results existed, each with the value that keeps
+    /// the behaviour from before it (`"a.b"` names a field of a nested map).
+    /// At that value an option is recorded with the run but left out of its
+    /// identity, so that adding an option never orphans earlier results.
+    fn identity_neutral(&self) -> Vec<(&'static str, Value)> {
+        Vec::new()
+    }
+}
+
+/// The report's name for which variant a run is: its options of
+/// [`Experiment::identity_neutral`] that are not at their neutral value, as
+/// `name=value` joined by `; ` (empty when every one is neutral).
+pub fn variant_label(experiment: &str, params: &Params) -> String {
+    let Ok(exp) = lookup(experiment) else {
+        return String::new();
+    };
+    let plain = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    exp.identity_neutral()
+        .into_iter()
+        .filter_map(|(key, neutral)| {
+            let v = match key.split_once('.') {
+                None => params.get(key),
+                Some((outer, inner)) => params.get(outer).and_then(|o| o.get(inner)),
+            }?;
+            (*v != neutral).then(|| format!("{key}={}", plain(v)))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `params` as run identities see them: without the options of
+/// [`Experiment::identity_neutral`] that are at their neutral value.
+pub fn identity_params(experiment: &str, params: &Params) -> Params {
+    let mut p = params.clone();
+    let Ok(exp) = lookup(experiment) else {
+        return p;
+    };
+    for (key, neutral) in exp.identity_neutral() {
+        match key.split_once('.') {
+            None => {
+                if p.get(key) == Some(&neutral) {
+                    p.remove(key);
+                }
+            }
+            Some((outer, inner)) => {
+                if let Some(Value::Object(m)) = p.get_mut(outer) {
+                    if m.get(inner) == Some(&neutral) {
+                        m.remove(inner);
+                    }
+                }
+            }
+        }
+    }
+    p
 }
 
 /// Every experiment kind hebbench knows.

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::competition::{self, Competition, CompetitionParams, Post};
 use super::gemm::{matmul_nt, Mat};
 use super::map::{im2col_into, zeros, Map, Padding};
-use super::presynaptic::Presynaptic;
+use super::presynaptic::{Presynaptic, PresynapticApply};
 use super::rule::{self, Correlator, PlasticityRule};
-use super::surround;
+use super::{stats_report, surround};
 use crate::error::{Error, Result};
 
 /// How a unit's response to a patch is computed.
@@ -28,6 +28,20 @@ pub enum Activation {
     Cosine,
 }
 
+/// What the cosine activation normalises the kernel over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CosineNorm {
+    /// The whole fan-in of a unit: a true cosine similarity.
+    #[default]
+    Kernel,
+    /// Each tap's vector across input channels, as the report's `cosine()`
+    /// does (hebb.py L213, `F.normalize(w, p=2, dim=1)` on an `(out, in,
+    /// kh, kw)` kernel): every tap gets unit norm, so a `k×k` kernel has
+    /// norm `k`, and a depthwise kernel (one input channel) becomes sign(w).
+    PerTap,
+}
+
 /// Everything that defines one Hebbian conv layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HebbConvSpec {
@@ -39,6 +53,8 @@ pub struct HebbConvSpec {
     /// the locations of each channel.
     pub depthwise: bool,
     pub activation: Activation,
+    /// The kernel normalisation of the cosine activation.
+    pub cosine: CosineNorm,
     /// Normalise kernels to unit length before the forward pass.
     pub weight_norm: bool,
     /// Difference-of-Gaussians lateral inhibition on the activations
@@ -47,6 +63,11 @@ pub struct HebbConvSpec {
     /// Dale's principle: the forward pass uses `|w|`, so every synapse of a
     /// unit has the same (excitatory) sign.
     pub dale: bool,
+    /// Under Dale's principle, store `|w|` after every step, as the report's
+    /// hebb_abs_depthwise `local_update` does (L361–363,
+    /// `self.weight.copy_(new_weight.abs())`), instead of keeping the sign
+    /// of the stored weights and taking `|w|` only in the forward pass.
+    pub dale_reflect: bool,
     pub presynaptic: Option<Presynaptic>,
     pub rule: String,
     pub competition: String,
@@ -55,6 +76,37 @@ pub struct HebbConvSpec {
     pub lr: f32,
     /// SoftHebb's per-unit schedule: `lr·(|‖w‖−1| + 1e-10)^power`.
     pub lr_norm_power: Option<f32>,
+    /// Whether learning passes change the weights. Off, a learning pass
+    /// still runs (so BatchNorm gathers its statistics) but the weights keep
+    /// their initial values: the random-weights control.
+    pub plastic: bool,
+}
+
+impl Default for HebbConvSpec {
+    /// A 1×1, one-in one-out plain Instar layer with no competition, at the
+    /// report's hard-WTA step of 0.1: literals name only what differs.
+    fn default() -> Self {
+        HebbConvSpec {
+            cin: 1,
+            cout: 1,
+            k: 1,
+            pad: 0,
+            depthwise: false,
+            activation: Activation::Plain,
+            cosine: CosineNorm::Kernel,
+            weight_norm: false,
+            surround: false,
+            dale: false,
+            dale_reflect: false,
+            presynaptic: None,
+            rule: "instar".into(),
+            competition: "none".into(),
+            competition_params: CompetitionParams::default(),
+            lr: 0.1,
+            lr_norm_power: None,
+            plastic: true,
+        }
+    }
 }
 
 impl HebbConvSpec {
@@ -92,6 +144,15 @@ const SM_SIZE: usize = 5;
 impl HebbConv {
     /// Builds the layer with weights `N(0,1)·25/√(cin·k·k)` drawn from `rng`.
     pub fn new(spec: HebbConvSpec, rng: &mut impl Rng) -> Result<Self> {
+        if spec.depthwise
+            && spec.competition == "statistical"
+            && spec.competition_params.threshold_report
+        {
+            return Err(Error::Params(
+                "the report's statistical update is defined for ordinary (not depthwise) layers"
+                    .into(),
+            ));
+        }
         if spec.depthwise && spec.cin != spec.cout {
             return Err(Error::Params(format!(
                 "a depthwise layer needs as many outputs as inputs ({} ≠ {})",
@@ -143,7 +204,10 @@ impl HebbConv {
                 (s.k * s.k, s.cin)
             };
             let c = pre.coefficients(&w, s.cout, taps, cin);
-            w.iter_mut().zip(c).for_each(|(a, b)| *a *= b);
+            match pre.apply {
+                PresynapticApply::Scale => w.iter_mut().zip(c).for_each(|(a, b)| *a *= b),
+                PresynapticApply::Replace => w = c,
+            }
         }
         Cow::Owned(w)
     }
@@ -193,9 +257,16 @@ impl HebbConv {
     /// [`HebbConv::apply_update`].
     pub fn forward(&mut self, x: &Map, learn: bool) -> Result<Map> {
         let (pm, y) = self.activate(x)?;
-        if learn {
+        if learn && self.spec.plastic {
             let w = self.learning_weights().into_owned();
-            self.learn(&pm, &y, &w)?;
+            if self.reports_statistics() {
+                let s = &self.spec;
+                let d =
+                    stats_report::delta(x, &w, s.cout, s.k, s.pad, s.competition_params.stat_k)?;
+                self.set_pending(d)?;
+            } else {
+                self.learn(&pm, &y, &w)?;
+            }
         }
         self.patch_buf = pm.data;
         Ok(y)
@@ -218,10 +289,15 @@ impl HebbConv {
         let cols = p.len() / rows.max(1);
         self.last_macs = (rows * s.cout * s.fan_in()) as u64;
         let pm = Mat::from_vec(p, rows, cols)?;
-        let normalise = s.activation == Activation::Cosine || s.weight_norm;
+        let cosine = s.activation == Activation::Cosine;
         let fan = s.fan_in();
         let mut w_fwd = self.effective_weights();
-        if normalise {
+        if cosine && s.cosine == CosineNorm::PerTap {
+            // Per-tap groups are the (tap, channel) rows' runs of `cin`
+            // values (one value each for depthwise kernels).
+            let group = if s.depthwise { 1 } else { s.cin };
+            normalise_rows(w_fwd.to_mut(), group);
+        } else if cosine || s.weight_norm {
             normalise_rows(w_fwd.to_mut(), fan);
         }
         let mut u = if s.depthwise {
@@ -269,6 +345,17 @@ impl HebbConv {
             depthwise: s.depthwise,
         };
         let d = self.rule.delta(&corr, &post, w_eff)?;
+        self.set_pending(d)
+    }
+
+    /// Whether learning uses the report's printed statistical update.
+    fn reports_statistics(&self) -> bool {
+        self.spec.competition == "statistical" && self.spec.competition_params.threshold_report
+    }
+
+    /// Keeps `d` and `1/max|d|` for [`HebbConv::apply_update`].
+    fn set_pending(&mut self, d: Vec<f32>) -> Result<()> {
+        let s = &self.spec;
         // `f32::max` skips NaN, so NaN is mapped to infinity to be seen.
         let max = d
             .par_chunks(4096)
@@ -310,6 +397,9 @@ impl HebbConv {
                 };
                 crate::models::kernels::axpy(rate * inv, d, w);
             });
+        if s.dale && s.dale_reflect {
+            self.w.par_iter_mut().for_each(|v| *v = v.abs());
+        }
     }
 }
 
@@ -406,19 +496,11 @@ mod tests {
         let spec = HebbConvSpec {
             cin: 2,
             cout: 2,
-            k: 1,
-            pad: 0,
-            depthwise: false,
             activation,
-            weight_norm: false,
-            surround: false,
-            dale: false,
-            presynaptic: None,
             rule: rule.into(),
             competition: competition.into(),
-            competition_params: CompetitionParams::default(),
             lr: 1.0,
-            lr_norm_power: None,
+            ..Default::default()
         };
         let mut l = HebbConv::new(spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap();
         l.w = w.to_vec();
@@ -538,6 +620,136 @@ mod tests {
         close(&y.data, &[0.6, -0.8]);
     }
 
+    /// A 3×3 kernel over 2 channels, input all ones but for one patch value.
+    fn per_tap_layer(depthwise: bool) -> HebbConv {
+        let cin = 2;
+        let spec = HebbConvSpec {
+            cin,
+            cout: if depthwise { 2 } else { 1 },
+            k: 3,
+            pad: 0,
+            depthwise,
+            activation: Activation::Cosine,
+            cosine: CosineNorm::PerTap,
+            competition: "hard_wta".into(),
+            ..Default::default()
+        };
+        HebbConv::new(spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap()
+    }
+
+    #[test]
+    fn per_tap_cosine_by_hand() {
+        // Report hebb.py L213–222: ŵ[o,:,i,j] = w[o,:,i,j]/‖w[o,:,i,j]‖, then
+        // conv(x, ŵ)/√conv(x², 1). One unit, 3×3 taps over 2 channels; tap 0
+        // has w = (3, 4) → ŵ = (0.6, 0.8); every other tap w = (1, 0) → (1, 0).
+        // Input: channel 0 all 1, channel 1 all 2 (one 3×3 patch):
+        // Σ ŵ·x = (0.6 + 1.6) + 8·1 = 10.2; ‖x‖ = √(9·1 + 9·4) = √45.
+        let mut l = per_tap_layer(false);
+        let mut w = vec![1.0, 0.0].repeat(9);
+        w[0] = 3.0;
+        w[1] = 4.0;
+        l.w = w;
+        let x = Map {
+            n: 1,
+            h: 3,
+            w: 3,
+            c: 2,
+            data: [1.0, 2.0].repeat(9),
+        };
+        let y = l.forward(&x, false).unwrap();
+        close(&y.data, &[10.2 / 45f32.sqrt()]);
+        // The whole-kernel cosine of the same weights: ‖w‖ = √(25 + 8) = √33,
+        // Σ w·x = 3 + 8 + 8 = 19.
+        l.spec.cosine = CosineNorm::Kernel;
+        let y = l.forward(&x, false).unwrap();
+        close(&y.data, &[19.0 / (33f32.sqrt() * 45f32.sqrt())]);
+    }
+
+    #[test]
+    fn per_tap_cosine_of_a_depthwise_kernel_is_its_sign() {
+        // One input channel per kernel: ŵ = sign(w). Channel 0's kernel is
+        // −2 at tap 0 and 0.5 elsewhere → ŵ = (−1, 1, …, 1); input 1 everywhere
+        // in channel 0: (−1 + 8)/√9 = 7/3. Channel 1: kernel 0.25 everywhere,
+        // input 2: 9·2/√(9·4) = 3.
+        let mut l = per_tap_layer(true);
+        let mut w = vec![0.5; 9];
+        w[0] = -2.0;
+        w.extend(vec![0.25; 9]);
+        l.w = w;
+        let x = Map {
+            n: 1,
+            h: 3,
+            w: 3,
+            c: 2,
+            data: [1.0, 2.0].repeat(9),
+        };
+        let y = l.forward(&x, false).unwrap();
+        close(&y.data, &[7.0 / 3.0, 3.0]);
+    }
+
+    #[test]
+    fn presynaptic_replace_uses_the_couplings_as_weights() {
+        // Report §3.3.8 and hebb.py compute_activation L237: w ← m/Σm with
+        // m = 1/(|w|+1e-6), over the input channels at each tap (linear kind).
+        // w_0 = [1, 3] → m = [1, 1/3] → [0.75, 0.25]; w_1 = [−2, 2] → [0.5, 0.5].
+        // x = [1, 2]: u = [0.75 + 0.5, 0.5 + 1] = [1.25, 1.5]. Scaling instead
+        // gives w⊙m̂ = [0.75, 0.75] and [−1, 1]: u = [2.25, 1].
+        use crate::hebb::presynaptic::{PresynapticDim, PresynapticKind};
+        let mut l = unit_layer(
+            "instar",
+            "hard_wta",
+            Activation::Plain,
+            [1.0, 3.0, -2.0, 2.0],
+        );
+        let mut pre = Presynaptic {
+            kind: PresynapticKind::Linear,
+            dim: PresynapticDim::Input,
+            apply: PresynapticApply::Replace,
+        };
+        l.spec.presynaptic = Some(pre);
+        let y = l.forward(&input([1.0, 2.0]), false).unwrap();
+        close(&y.data, &[1.25, 1.5]);
+        pre.apply = PresynapticApply::Scale;
+        l.spec.presynaptic = Some(pre);
+        let y = l.forward(&input([1.0, 2.0]), false).unwrap();
+        close(&y.data, &[2.25, 1.0]);
+    }
+
+    #[test]
+    fn dale_reflect_stores_absolute_weights_after_a_step() {
+        // Hard-WTA, x = [1, 2]; the forward pass and decay see |w|. Stored
+        // w_1 = [−0.1, −3] → |w_1| = [0.1, 3], u = [1, 6.1]: unit 1 wins with
+        // y = 6.1, Δw_1 = 6.1·([1, 2] − [0.1, 3]) = [5.49, −6.1] → /6.1 =
+        // [0.9, −1]: w_1 = [0.8, −4] kept as is, or [0.8, 4] reflected.
+        for (reflect, want) in [(false, [0.8, -4.0]), (true, [0.8, 4.0])] {
+            let mut l = unit_layer(
+                "instar",
+                "hard_wta",
+                Activation::Plain,
+                [1.0, 0.0, -0.1, -3.0],
+            );
+            l.spec.dale = true;
+            l.spec.dale_reflect = reflect;
+            l.forward(&input([1.0, 2.0]), true).unwrap();
+            l.apply_update();
+            close(&l.w, &[1.0, 0.0, want[0], want[1]]);
+        }
+    }
+
+    #[test]
+    fn a_layer_without_plasticity_keeps_its_weights() {
+        let mut l = unit_layer(
+            "instar",
+            "soft_wta",
+            Activation::Plain,
+            [1.0, 0.0, 0.0, 1.0],
+        );
+        l.spec.plastic = false;
+        l.forward(&input([1.0, 2.0]), true).unwrap();
+        l.apply_update();
+        close(&l.w, &[1.0, 0.0, 0.0, 1.0]);
+    }
+
     #[test]
     fn dale_uses_absolute_weights() {
         let mut l = unit_layer(
@@ -579,21 +791,10 @@ mod tests {
         // One channel, 1×3 image [1, 3, 2], 1×1 kernel w = 1: hard-WTA over
         // locations picks x = 3; Δw = 3·3 − 3·1 = 6 → normalised 1.
         let spec = HebbConvSpec {
-            cin: 1,
-            cout: 1,
-            k: 1,
-            pad: 0,
             depthwise: true,
-            activation: Activation::Plain,
-            weight_norm: false,
-            surround: false,
-            dale: false,
-            presynaptic: None,
-            rule: "instar".into(),
             competition: "hard_wta".into(),
-            competition_params: CompetitionParams::default(),
             lr: 1.0,
-            lr_norm_power: None,
+            ..Default::default()
         };
         let mut l = HebbConv::new(spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap();
         l.w = vec![1.0];

@@ -267,6 +267,24 @@ fn reflect(i: isize, n: usize) -> Option<usize> {
     (0..n).contains(&i).then_some(i as usize)
 }
 
+/// `x` mirrored by `pad` pixels on every side (PyTorch's `reflect`).
+pub fn reflect_pad(x: &Map, pad: usize) -> Map {
+    let (h, w, c) = (x.h + 2 * pad, x.w + 2 * pad, x.c);
+    let mut out = Map::zeros(x.n, h, w, c);
+    for n in 0..x.n {
+        for y in 0..h {
+            let sy = reflect(y as isize - pad as isize, x.h).unwrap_or(0);
+            for xx in 0..w {
+                let sx = reflect(xx as isize - pad as isize, x.w).unwrap_or(0);
+                let src = ((n * x.h + sy) * x.w + sx) * c;
+                let dst = ((n * h + y) * w + xx) * c;
+                out.data[dst..dst + c].copy_from_slice(&x.data[src..src + c]);
+            }
+        }
+    }
+    out
+}
+
 /// Unfolds every `k×k` patch (stride 1) into a row of `k·k·c` values in
 /// (dy, dx, channel) order: the one im2col per batch that the forward pass
 /// and the update share.

@@ -8,7 +8,8 @@
 //! - [`competition`]: which units learn and how much (none, hard-WTA,
 //!   soft-WTA, temporal, statistical), behind [`competition::Competition`];
 //! - [`presynaptic`]: competition between a unit's input couplings;
-//! - [`surround`]: difference-of-Gaussians lateral inhibition.
+//! - [`surround`]: difference-of-Gaussians lateral inhibition;
+//! - [`stats_report`]: the report's printed statistical update, a variant.
 //!
 //! Activations are NHWC row-major matrices ([`map::Map`]): one row per
 //! image location, one column per channel. That makes the forward pass and
@@ -21,9 +22,10 @@ pub mod layer;
 pub mod map;
 pub mod presynaptic;
 pub mod rule;
+pub mod stats_report;
 pub mod surround;
 
-pub use layer::{Activation, HebbConv, HebbConvSpec};
+pub use layer::{Activation, CosineNorm, HebbConv, HebbConvSpec};
 pub use map::Map;
 
 /// Lets glibc's `malloc` reuse freed large blocks instead of returning them

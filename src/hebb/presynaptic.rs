@@ -28,12 +28,27 @@ pub enum PresynapticDim {
     Global,
 }
 
+/// How the coefficients enter the forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresynapticApply {
+    /// `w ⊙ m̂`: the couplings modulate the weights, whose signs stay.
+    #[default]
+    Scale,
+    /// `m̂` alone, as the report's code does (hebb.py compute_activation
+    /// L237, `w = self.compute_presynaptic_competition_global(w)`; §3.3.8
+    /// "w_eff = m/Σm"): every effective weight is positive.
+    Replace,
+}
+
 /// A presynaptic competition setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Presynaptic {
     pub kind: PresynapticKind,
     pub dim: PresynapticDim,
+    #[serde(default)]
+    pub apply: PresynapticApply,
 }
 
 impl Presynaptic {
@@ -102,12 +117,14 @@ mod tests {
         let lin = Presynaptic {
             kind: PresynapticKind::Linear,
             dim: PresynapticDim::Input,
+            apply: PresynapticApply::Scale,
         };
         let c = lin.coefficients(&w, 1, 1, 2);
         assert!((c[0] - 1.0 / 3.0).abs() < 1e-5 && (c[1] - 2.0 / 3.0).abs() < 1e-5);
         let sm = Presynaptic {
             kind: PresynapticKind::Softmax,
             dim: PresynapticDim::Input,
+            apply: PresynapticApply::Scale,
         };
         let c = sm.coefficients(&w, 1, 1, 2);
         let e = std::f32::consts::E;
@@ -115,6 +132,7 @@ mod tests {
         let l2 = Presynaptic {
             kind: PresynapticKind::L2,
             dim: PresynapticDim::Input,
+            apply: PresynapticApply::Scale,
         };
         let c = l2.coefficients(&w, 1, 1, 2);
         assert!((c[0] - 1.0 / 5f32.sqrt()).abs() < 1e-5);
@@ -122,6 +140,7 @@ mod tests {
         let out = Presynaptic {
             kind: PresynapticKind::Linear,
             dim: PresynapticDim::Output,
+            apply: PresynapticApply::Scale,
         };
         let c = out.coefficients(&[1.0, 0.5], 2, 1, 1);
         assert!((c[0] - 1.0 / 3.0).abs() < 1e-5);
@@ -129,6 +148,7 @@ mod tests {
         let sp = Presynaptic {
             kind: PresynapticKind::Linear,
             dim: PresynapticDim::Spatial,
+            apply: PresynapticApply::Scale,
         };
         assert_eq!(sp.coefficients(&w, 1, 2, 1), lin.coefficients(&w, 1, 1, 2));
     }

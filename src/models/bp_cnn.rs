@@ -227,6 +227,20 @@ pub struct BpSoftHebb {
     pub fc_w: Var,
     pub fc_b: Var,
     pub dropout: f32,
+    activation: BpActivation,
+}
+
+/// The nonlinearity after each conv.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BpActivation {
+    /// The Hebbian models' Triangle with powers 0.7 / 1.4 / 1.0, so that
+    /// backprop and Hebbian learning share the architecture exactly.
+    #[default]
+    Triangle,
+    /// `nn.ReLU()`, what the report's baseline uses (Model_BackProp.py
+    /// `Net_Backpropagation`, L183/190/197).
+    Relu,
 }
 
 /// How conv weights are initialised.
@@ -241,7 +255,13 @@ pub enum BpInit {
 
 impl BpSoftHebb {
     /// Builds the network with `width`-scaled channels; draws from `rng`.
-    pub fn new(width: f64, init: BpInit, dropout: f32, rng: &mut impl Rng) -> Result<Self> {
+    pub fn new(
+        width: f64,
+        init: BpInit,
+        activation: BpActivation,
+        dropout: f32,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
         let ch = |c: usize| ((c as f64 * width).round() as usize).max(1);
         let plan = [
             (3, ch(96), 5, 2, 0.7, true),
@@ -284,6 +304,7 @@ impl BpSoftHebb {
             fc_w: Var::from_tensor(&Tensor::from_vec(fc, (features, 10), &dev)?)?,
             fc_b: Var::from_tensor(&Tensor::from_vec(b, 10, &dev)?)?,
             dropout,
+            activation,
         })
     }
 
@@ -327,13 +348,19 @@ impl BpSoftHebb {
             let ho = h + 2 * s.pad + 1 - s.k;
             let wo = w + 2 * s.pad + 1 - s.k;
             let y = cols.matmul(s.w.as_tensor())?;
-            // Triangle: subtract the channel mean, rectify, raise to the power
-            // (offset by 1e-6 so the gradient of x^0.7 stays finite at 0).
-            let y = y.broadcast_sub(&y.mean_keepdim(D::Minus1)?)?.relu()?;
-            let y = if s.power == 1.0 {
-                y
-            } else {
-                ((y + 1e-6)?.powf(s.power)? - 1e-6f64.powf(s.power))?
+            let y = match self.activation {
+                BpActivation::Relu => y.relu()?,
+                // Triangle: subtract the channel mean, rectify, raise to the
+                // power (offset by 1e-6 so the gradient of x^0.7 stays finite
+                // at 0).
+                BpActivation::Triangle => {
+                    let y = y.broadcast_sub(&y.mean_keepdim(D::Minus1)?)?.relu()?;
+                    if s.power == 1.0 {
+                        y
+                    } else {
+                        ((y + 1e-6)?.powf(s.power)? - 1e-6f64.powf(s.power))?
+                    }
+                }
             };
             let y = y.reshape((n, ho, wo, s.cout))?;
             let op = if s.max_pool {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::hebb::competition::CompetitionParams;
 use crate::hebb::map::{pool, triangle, BatchNorm, Map, PoolKind};
 use crate::hebb::presynaptic::Presynaptic;
-use crate::hebb::{Activation, HebbConv, HebbConvSpec};
+use crate::hebb::{Activation, CosineNorm, HebbConv, HebbConvSpec};
 
 /// Settings shared by every Hebbian layer of a network.
 #[derive(Debug, Clone)]
@@ -16,9 +16,11 @@ pub struct LayerOptions {
     pub rule: String,
     pub competition: String,
     pub activation: Activation,
+    pub cosine: CosineNorm,
     pub weight_norm: bool,
     pub surround: bool,
     pub dale: bool,
+    pub dale_reflect: bool,
     pub presynaptic: Option<Presynaptic>,
     /// Step size per block (the last one repeats).
     pub lr: Vec<f32>,
@@ -27,8 +29,39 @@ pub struct LayerOptions {
     pub t_invert: Vec<f32>,
     pub stat_k: f32,
     pub window: usize,
+    /// Threshold competitions use the report's printed update.
+    pub threshold_report: bool,
     /// Channel multiplier (1 = the report's widths; quick suites use less).
     pub width: f64,
+    /// Learning passes change the weights (off: the random-weights control).
+    pub plastic: bool,
+}
+
+impl Default for LayerOptions {
+    /// The report's settings: Instar, no competition, plain responses, step
+    /// 0.1, soft-WTA inverse temperatures 1 / 0.65 / 0.25 (model_hebb L55,
+    /// L61, L67), statistical k = 2, temporal window 500, full width.
+    fn default() -> Self {
+        LayerOptions {
+            rule: "instar".into(),
+            competition: "none".into(),
+            activation: Activation::Plain,
+            cosine: CosineNorm::Kernel,
+            weight_norm: false,
+            surround: false,
+            dale: false,
+            dale_reflect: false,
+            presynaptic: None,
+            lr: vec![0.1],
+            lr_norm_power: None,
+            t_invert: vec![1.0, 0.65, 0.25],
+            stat_k: 2.0,
+            window: 500,
+            threshold_report: false,
+            width: 1.0,
+            plastic: true,
+        }
+    }
 }
 
 /// A pooling stage: kind, window, stride, padding.
@@ -201,9 +234,11 @@ impl<R: Rng> Builder<'_, R> {
             pad,
             depthwise,
             activation: o.activation,
+            cosine: o.cosine,
             weight_norm: o.weight_norm,
             surround: o.surround,
             dale: o.dale,
+            dale_reflect: o.dale_reflect,
             presynaptic: o.presynaptic,
             rule: o.rule.clone(),
             competition: o.competition.clone(),
@@ -211,9 +246,11 @@ impl<R: Rng> Builder<'_, R> {
                 t_invert: at(&o.t_invert, block, 1.0),
                 window: o.window,
                 stat_k: o.stat_k,
+                threshold_report: o.threshold_report,
             },
             lr: at(&o.lr, block, 0.1),
             lr_norm_power: o.lr_norm_power,
+            plastic: o.plastic,
         };
         HebbConv::new(spec, self.rng)
     }

@@ -1,6 +1,8 @@
 //! Run identity: a hash of canonical JSON, so that the same resolved
 //! configuration on the same data with the same code version always maps to
 //! the same result file, which is what makes resume and caching work.
+//! Options an experiment added later are left out at their neutral value
+//! ([`crate::experiments::identity_params`]).
 
 use serde_json::{json, Map, Value};
 
@@ -17,6 +19,7 @@ pub fn run_hash(
     seed: u64,
     dataset_hash: &str,
 ) -> String {
+    let params = crate::experiments::identity_params(experiment, params);
     short_hash(&json!({
         "experiment": experiment,
         "params": params,
@@ -28,6 +31,7 @@ pub fn run_hash(
 
 /// Identity of a configuration across seeds, for aggregation.
 pub fn config_hash(experiment: &str, params: &Map<String, Value>, dataset_hash: &str) -> String {
+    let params = crate::experiments::identity_params(experiment, params);
     short_hash(&json!({
         "experiment": experiment,
         "params": params,

@@ -357,10 +357,31 @@ fn to_json(v: &serde_norway::Value) -> Result<Value> {
     serde_json::to_value(v).map_err(Error::from)
 }
 
+/// A YAML map as JSON, with YAML merge keys applied: `<<: *anchor` (or a
+/// list of anchors) brings in the anchored map's entries, which the map's
+/// own keys override, so a suite states a shared configuration once.
 fn map_to_json(m: &BTreeMap<String, serde_norway::Value>) -> Result<Map<String, Value>> {
-    m.iter()
-        .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
-        .collect()
+    let mut out = Map::new();
+    if let Some(merged) = m.get("<<") {
+        let sources = match merged {
+            serde_norway::Value::Sequence(items) => items.clone(),
+            one => vec![one.clone()],
+        };
+        for src in sources {
+            match to_json(&src)? {
+                Value::Object(entries) => out.extend(entries),
+                other => {
+                    return Err(Error::Params(format!(
+                        "a merge key `<<` needs a map (an anchored one), got {other}"
+                    )))
+                }
+            }
+        }
+    }
+    for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "<<") {
+        out.insert(k.clone(), to_json(v)?);
+    }
+    Ok(out)
 }
 
 fn plain(v: &Value) -> String {

@@ -148,16 +148,22 @@ pub struct HeadSchedule {
     /// Standardise each feature with the training set's mean and std
     /// before dropout (not in the report's head).
     pub standardize: bool,
+    /// Reshuffle the training images every epoch (the report's loader
+    /// keeps the file order).
+    pub shuffle: bool,
 }
 
 /// Trains dropout → linear on `train` (and, when given, its flipped copy,
-/// chosen per image and epoch with probability ½); scores after each epoch.
+/// chosen per image and epoch with probability ½); scores after each epoch,
+/// the test images too drawn from their flipped copy with probability ½
+/// when one is given (the report's random test-time flips).
 #[allow(clippy::too_many_arguments)]
 pub fn train_head(
     train: &FeatureStore,
     train_flipped: Option<&FeatureStore>,
     train_labels: &[u8],
     test: &FeatureStore,
+    test_flipped: Option<&FeatureStore>,
     test_labels: &[u8],
     classes: usize,
     s: &HeadSchedule,
@@ -193,7 +199,9 @@ pub fn train_head(
     let keep = 1.0 - s.dropout;
     for epoch in 0..s.epochs {
         opt.set_learning_rate(s.lr * s.lr_decay.powi(epoch as i32));
-        order.shuffle(rng);
+        if s.shuffle {
+            order.shuffle(rng);
+        }
         let (mut total, mut batches) = (0f64, 0usize);
         for chunk in order.chunks(s.batch) {
             // Which copy each image comes from (drawn in order), then the
@@ -237,11 +245,24 @@ pub fn train_head(
             )));
         }
         let tr = score(
-            &predict(train, &w, &b, classes, norm)?,
+            &predict(train, None, &w, &b, classes, norm)?,
             train_labels,
             classes,
         );
-        let te = score(&predict(test, &w, &b, classes, norm)?, test_labels, classes);
+        let test_picks: Option<Vec<bool>> =
+            test_flipped.map(|_| (0..test.len()).map(|_| rng.random::<bool>()).collect());
+        let te = score(
+            &predict(
+                test,
+                test_flipped.zip(test_picks.as_deref()),
+                &w,
+                &b,
+                classes,
+                norm,
+            )?,
+            test_labels,
+            classes,
+        );
         history.push(EpochMetrics {
             epoch: epoch as u32 + 1,
             train_loss,
@@ -255,8 +276,11 @@ pub fn train_head(
     Ok(history)
 }
 
+/// Class predictions for every row of `f`; where `flipped` marks a row, it
+/// is read from the flipped copy instead.
 fn predict(
     f: &FeatureStore,
+    flipped: Option<(&FeatureStore, &[bool])>,
     w: &Var,
     b: &Var,
     classes: usize,
@@ -266,7 +290,18 @@ fn predict(
     let mut out = Vec::with_capacity(n);
     for start in (0..n).step_by(1000) {
         let idx: Vec<usize> = (start..(start + 1000).min(n)).collect();
-        let x = Tensor::from_vec(f.gather(&idx, norm), (idx.len(), f.dim), &Device::Cpu)?;
+        let rows = match flipped {
+            None => f.gather(&idx, norm),
+            Some((fl, picks)) => {
+                let mut x = vec![0f32; idx.len() * f.dim];
+                x.par_chunks_mut(f.dim).zip(&idx).for_each(|(dst, &i)| {
+                    let src = if picks[i] { fl } else { f };
+                    src.row_into(i, dst, norm)
+                });
+                x
+            }
+        };
+        let x = Tensor::from_vec(rows, (idx.len(), f.dim), &Device::Cpu)?;
         let z = x
             .matmul(&w.as_tensor().t()?)?
             .broadcast_add(b.as_tensor())?;

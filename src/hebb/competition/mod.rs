@@ -19,6 +19,8 @@ pub use soft_wta::SoftWta;
 pub use statistical::Statistical;
 pub use temporal::Temporal;
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 
 /// What a competition hands to the learning rule.
@@ -46,6 +48,9 @@ pub struct CompetitionParams {
     pub window: usize,
     /// Statistical competition: threshold = mean + `k`·std.
     pub stat_k: f32,
+    /// Threshold competitions: the report's printed update instead of a
+    /// hard-WTA Instar among the units above threshold.
+    pub threshold_report: bool,
 }
 
 impl Default for CompetitionParams {
@@ -54,6 +59,7 @@ impl Default for CompetitionParams {
             t_invert: 1.0,
             window: 500,
             stat_k: 2.0,
+            threshold_report: false,
         }
     }
 }
@@ -78,7 +84,9 @@ pub static REGISTRY: &[(&str, Ctor)] = &[
             t_invert: p.t_invert,
         })
     }),
-    ("temporal", |p| Box::new(Temporal::new(p.window))),
+    ("temporal", |p| {
+        Box::new(Temporal::new(p.window, p.threshold_report))
+    }),
     ("statistical", |p| Box::new(Statistical { k: p.stat_k })),
 ];
 
@@ -120,6 +128,48 @@ pub(crate) fn sparse_post(u: &[f32], units: usize, winners: Vec<u32>) -> Post {
         if w != NO_WINNER {
             let i = r * units + w as usize;
             a[i] = u[i];
+        }
+    }
+    Post {
+        a,
+        decay: None,
+        winners: Some(winners),
+    }
+}
+
+/// The report's thresholded top-1 (hebb.py L320–321, L367–380): `m = y`
+/// where `y > threshold`, else 0; the winner is `argmax m` (first on ties)
+/// and its post factor `m·m`; a row whose top value is 0 learns nothing.
+pub(crate) fn report_post(
+    u: &[f32],
+    units: usize,
+    threshold: impl Fn(usize) -> f32 + Sync,
+) -> Post {
+    let winners: Vec<u32> = u
+        .par_chunks(units)
+        .enumerate()
+        .map(|(r, row)| {
+            let t = threshold(r);
+            let masked = |v: f32| if v > t { v } else { 0.0 };
+            let (mut best, mut bv) = (0usize, masked(row[0]));
+            for (j, &v) in row.iter().enumerate().skip(1) {
+                if masked(v) > bv {
+                    best = j;
+                    bv = masked(v);
+                }
+            }
+            if bv == 0.0 {
+                NO_WINNER
+            } else {
+                best as u32
+            }
+        })
+        .collect();
+    let mut a = crate::hebb::map::zeros(u.len());
+    for (r, &w) in winners.iter().enumerate() {
+        if w != NO_WINNER {
+            let i = r * units + w as usize;
+            a[i] = u[i] * u[i];
         }
     }
     Post {

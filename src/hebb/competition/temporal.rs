@@ -2,24 +2,32 @@
 //! The layer keeps the activations of the last `window` images; a location's
 //! threshold is the mean over units of their median activation there; units
 //! above it compete by hard-WTA.
+//!
+//! The report's printed update (hebb.py L316–325) differs in two ways, kept
+//! as the `report` variant: units below the threshold are set to 0 *before*
+//! the top-1 is taken (so a negative unit above a negative threshold loses
+//! to a masked 0), and the winner's post factor is `y·top1 = y²`.
 
 use rayon::prelude::*;
 use std::collections::VecDeque;
 
-use super::{sparse_post, Competition, Post, NO_WINNER};
+use super::{report_post, sparse_post, Competition, Post, NO_WINNER};
 use crate::error::{Error, Result};
 
 /// The report's `temp` mode (history window 500 images).
 pub struct Temporal {
     window: usize,
     history: VecDeque<Vec<f32>>,
+    /// The report's masked top-1 and `y²` post factor.
+    report: bool,
 }
 
 impl Temporal {
-    pub fn new(window: usize) -> Self {
+    pub fn new(window: usize, report: bool) -> Self {
         Temporal {
             window: window.max(1),
             history: VecDeque::new(),
+            report,
         }
     }
 
@@ -70,6 +78,9 @@ impl Competition for Temporal {
             }
         }
         let thr = self.thresholds(rows_per_image, units);
+        if self.report {
+            return Ok(report_post(u, units, |r| thr[r % rows_per_image]));
+        }
         let winners: Vec<u32> = u
             .par_chunks(units)
             .enumerate()
@@ -95,12 +106,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn report_variant_masks_before_the_top_one_and_squares() {
+        // Window 1, two units, one location. Image [3, 5]: median = itself,
+        // threshold (3+5)/2 = 4: only unit 1 passes; post 5² = 25.
+        let mut t = Temporal::new(1, true);
+        let p = t.compete(&[3.0, 5.0], 2, 1).unwrap();
+        assert_eq!(p.a, vec![0.0, 25.0]);
+        assert_eq!(p.winners, Some(vec![1]));
+        // Image [−1, −3]: threshold −2; unit 0 passes with −1, but the masked
+        // unit 1 counts as 0 > −1, so the top-1 value is 0: nobody learns.
+        // The standard variant lets unit 0 win with post −1.
+        let p = t.compete(&[-1.0, -3.0], 2, 1).unwrap();
+        assert_eq!(p.a, vec![0.0, 0.0]);
+        let mut t = Temporal::new(1, false);
+        let p = t.compete(&[-1.0, -3.0], 2, 1).unwrap();
+        assert_eq!(p.a, vec![-1.0, 0.0]);
+    }
+
+    #[test]
     fn threshold_is_mean_of_medians_over_the_window() {
         // One location, two units, window 3. Images: [1,10], [2,20], [3,30]
         // → medians 2 and 20 → threshold 11. A fourth image [4, 12] pushes
         // out the first: medians of [2,3,4]=3 and [20,30,12]=20 → 11.5; unit
         // 1 (12) beats it, unit 0 (4) does not.
-        let mut t = Temporal::new(3);
+        let mut t = Temporal::new(3, false);
         t.compete(&[1.0, 10.0, 2.0, 20.0, 3.0, 30.0], 2, 1).unwrap();
         assert_eq!(t.thresholds(1, 2), vec![11.0]);
         let p = t.compete(&[4.0, 12.0], 2, 1).unwrap();
