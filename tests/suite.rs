@@ -148,7 +148,7 @@ fn every_committed_suite_parses() {
 fn merge_keys_share_a_configuration_and_own_keys_override() {
     let text = "name: s
 experiment: krotov
-params: {p: 2.0, k: 2, delta: 0.4, eps0: 0.02, batch: 10, epochs: 1, readout_epochs: 1}
+params: {p: 2.0, k: 2, delta: 0.4, eps0: 0.02, batch: 10, epochs: 1, readout_epochs: 1, readout: paper}
 configs:
   - name: a
     params: &shared {hidden: 10, beta: 0.1}
@@ -192,5 +192,57 @@ params: {{arch: softhebb, competition: hard_wta, activation: cosine{extra}}}
     assert_ne!(
         row(", presynaptic: {kind: softmax, dim: input}").0,
         row(", presynaptic: {kind: softmax, dim: input, apply: replace}").0
+    );
+}
+
+/// Every committed suite's runs and their identities, one per line:
+/// `suite<TAB>run name<TAB>seed<TAB>run hash`, sorted.
+fn committed_run_hashes() -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lock = hebbench::data::Lock::builtin().unwrap();
+    let mut paths: Vec<_> = std::fs::read_dir(root.join("suites"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    let mut lines = Vec::new();
+    for p in paths {
+        let s = Suite::load(&p).unwrap_or_else(|e| panic!("{e}"));
+        for r in &s.runs {
+            lines.push(format!(
+                "{}\t{}\t{}\t{}",
+                s.name,
+                r.name,
+                r.seed,
+                r.run_hash(&lock)
+            ));
+        }
+    }
+    lines.sort();
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn committed_suites_keep_their_run_hashes() {
+    // Run identity names every result file and cache entry, so a change to
+    // it orphans users' results: it must be deliberate and show in a diff.
+    // After such a change: HEBBENCH_BLESS_HASHES=1 cargo test --release --test suite
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/run_hashes.tsv");
+    let now = committed_run_hashes();
+    if std::env::var_os("HEBBENCH_BLESS_HASHES").is_some() {
+        std::fs::write(&path, &now).unwrap();
+    }
+    let pinned = std::fs::read_to_string(&path).unwrap_or_default();
+    let pinned: std::collections::BTreeSet<&str> = pinned.lines().collect();
+    let now: std::collections::BTreeSet<&str> = now.lines().collect();
+    let gone: Vec<_> = pinned.difference(&now).collect();
+    let new: Vec<_> = now.difference(&pinned).collect();
+    assert!(
+        gone.is_empty() && new.is_empty(),
+        "run identities changed.\nno longer produced:\n{}\nnew:\n{}\n\
+         If this is deliberate, re-pin with HEBBENCH_BLESS_HASHES=1 cargo test --release --test suite",
+        gone.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"),
+        new.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"),
     );
 }
