@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use hebbench::data::{self, DataStore, Dataset, Lock};
 use hebbench::experiments::REGISTRY;
 use hebbench::run::results::{result_files, summarize};
+use hebbench::run::shard::Shard;
 use hebbench::run::{run_suite, DeviceChoice, Outcome, RunOptions};
 use hebbench::suite::Suite;
 
@@ -46,6 +47,9 @@ enum Cmd {
         suite: PathBuf,
         #[arg(long)]
         filter: Option<String>,
+        /// Only the runs shard I of N owns, e.g. `--shard 2/5`.
+        #[arg(long)]
+        shard: Option<Shard>,
     },
     /// Run a suite; runs whose results exist are skipped.
     Run {
@@ -72,14 +76,65 @@ enum Cmd {
         /// variants of a configuration skip learning and extraction.
         #[arg(long)]
         keep_features: bool,
+        /// Only the runs shard I of N owns (`--shard 2/5`); every shard
+        /// computes the same split from the suite, by run hash and cost.
+        #[arg(long)]
+        shard: Option<Shard>,
+    },
+    /// Which runs of a suite are done, failed or missing, and with
+    /// `--shards N` which shard of an N-task array owns each.
+    Status {
+        suite: PathBuf,
+        #[arg(long)]
+        filter: Option<String>,
+        /// Result directories (repeatable: one shared, or one per shard).
+        #[arg(long, default_value = "results")]
+        out: Vec<PathBuf>,
+        #[arg(long)]
+        shards: Option<usize>,
+    },
+    /// Write (and with --submit, sbatch) a Slurm job array that runs the
+    /// suite, one shard per array task.
+    Slurm {
+        suite: PathBuf,
+        /// Array tasks (shards).
+        #[arg(long)]
+        array: usize,
+        /// Shared result directory every task writes to.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        #[arg(long)]
+        partition: Option<String>,
+        /// Wall-time limit per task (Slurm syntax, e.g. 02:00:00).
+        #[arg(long)]
+        time: Option<String>,
+        #[arg(long, default_value_t = 2)]
+        cpus_per_task: usize,
+        /// GPUs per task; more than 0 also runs with `--device cuda`.
+        #[arg(long, default_value_t = 0)]
+        gpus_per_task: usize,
+        /// At most this many tasks at once.
+        #[arg(long)]
+        max_running: Option<usize>,
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long)]
+        keep_features: bool,
+        /// Where to write the script (default <out>/slurm/<suite>.sbatch).
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// Hand the script to sbatch.
+        #[arg(long)]
+        submit: bool,
     },
     /// Check that a suite's results exist, succeeded and meet its floors.
     Check {
         suite: PathBuf,
         #[arg(long)]
         filter: Option<String>,
+        /// Result directories (repeatable: one shared, or one per shard).
         #[arg(long, default_value = "results")]
-        out: PathBuf,
+        out: Vec<PathBuf>,
     },
     /// Render a suite's results as Markdown tables and PNG/SVG plots.
     Report {
@@ -177,7 +232,11 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::List { suite, filter } => {
+        Cmd::List {
+            suite,
+            filter,
+            shard,
+        } => {
             let s = Suite::load(&suite)?;
             println!(
                 "suite {} ({} runs){}",
@@ -189,7 +248,12 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                     format!(": {}", s.description)
                 }
             );
-            for r in s.filtered(filter.as_deref()) {
+            let mut runs = s.filtered(filter.as_deref());
+            if let Some(sh) = shard {
+                runs = hebbench::run::shard::select(runs, &lock, sh);
+                println!("shard {sh}: {} runs", runs.len());
+            }
+            for r in runs {
                 println!(
                     "{}  seed={}  {}  {}  {}",
                     r.run_hash(&lock),
@@ -224,6 +288,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             retry_failed,
             no_fetch,
             keep_features,
+            shard,
         } => {
             let s = Suite::load(&suite)?;
             let opts = RunOptions {
@@ -235,6 +300,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 retry_failed,
                 fetch_missing: !no_fetch,
                 keep_features,
+                shard,
             };
             let outcomes = run_suite(&s, &store, &lock, &opts)?;
             if outcomes.is_empty() {
@@ -287,8 +353,8 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                     Suite::load(f)?
                         .runs
                         .iter()
-                        .map(|r| r.run_hash(&lock))
-                        .collect::<std::collections::BTreeSet<_>>(),
+                        .map(|r| (r.run_hash(&lock), r.reference.clone()))
+                        .collect::<std::collections::BTreeMap<_, _>>(),
                 ),
                 None => None,
             };
@@ -395,6 +461,83 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Cmd::Status {
+            suite,
+            filter,
+            out,
+            shards,
+        } => status(
+            &Suite::load(&suite)?,
+            &lock,
+            &out,
+            filter.as_deref(),
+            shards,
+        ),
+        Cmd::Slurm {
+            suite,
+            array,
+            out,
+            partition,
+            time,
+            cpus_per_task,
+            gpus_per_task,
+            max_running,
+            filter,
+            keep_features,
+            script,
+            submit,
+        } => {
+            let s = Suite::load(&suite)?;
+            if array == 0 {
+                bail!("--array needs at least one task");
+            }
+            let abs = |p: &std::path::Path| -> Result<PathBuf> {
+                Ok(if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    std::env::current_dir()?.join(p)
+                })
+            };
+            let job = hebbench::run::slurm::ArrayJob {
+                suite: abs(&suite)?,
+                suite_name: s.name.clone(),
+                tasks: array,
+                binary: std::env::current_exe().context("locating the hebbench binary")?,
+                out: abs(&out)?,
+                workdir: std::env::current_dir()?,
+                partition,
+                time,
+                cpus_per_task,
+                gpus_per_task,
+                data_dir: cli.data_dir.as_deref().map(abs).transpose()?,
+                keep_features,
+                filter,
+                max_running,
+            };
+            let path =
+                script.unwrap_or_else(|| job.out.join("slurm").join(format!("{}.sbatch", s.name)));
+            hebbench::atomic::write_bytes(&path, job.script().as_bytes())?;
+            std::fs::create_dir_all(job.out.join("slurm"))?;
+            println!("wrote {} ({} tasks)", path.display(), array);
+            if submit {
+                let o = std::process::Command::new("sbatch")
+                    .arg("--parsable")
+                    .arg(&path)
+                    .output()
+                    .context("running sbatch (is Slurm installed here?)")?;
+                if !o.status.success() {
+                    bail!(
+                        "sbatch failed: {}",
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    );
+                }
+                println!(
+                    "submitted job {}",
+                    String::from_utf8_lossy(&o.stdout).trim()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Results { dir, suite } => {
             let dir = match suite {
                 Some(s) => dir.join(s),
@@ -404,6 +547,69 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `hebbench status`: one line a run, then the counts; exit 1 while any
+/// run is not done.
+fn status(
+    s: &Suite,
+    lock: &Lock,
+    dirs: &[PathBuf],
+    filter: Option<&str>,
+    shards: Option<usize>,
+) -> Result<ExitCode> {
+    use hebbench::run::RunState;
+    let rows = hebbench::run::suite_status(s, lock, dirs, filter, shards);
+    let (mut done, mut failed, mut missing) = (0, 0, 0);
+    let mut by_shard = std::collections::BTreeMap::<usize, usize>::new();
+    for (spec, state, owner) in &rows {
+        let (word, detail) = match state {
+            RunState::Done(_) => {
+                done += 1;
+                ("done", String::new())
+            }
+            RunState::Failed(p, why) => {
+                failed += 1;
+                ("failed", format!("{why} ({})", p.display()))
+            }
+            RunState::Damaged(p, why) => {
+                failed += 1;
+                ("damaged", format!("{}: {why}", p.display()))
+            }
+            RunState::Missing => {
+                missing += 1;
+                if let Some(o) = owner {
+                    *by_shard.entry(*o).or_default() += 1;
+                }
+                ("missing", String::new())
+            }
+        };
+        let shard = owner.map(|o| format!("shard {o}")).unwrap_or_default();
+        println!(
+            "{word:<8} {:<9} {} seed {} {detail}",
+            shard, spec.name, spec.seed
+        );
+    }
+    let owners = by_shard
+        .iter()
+        .map(|(s, n)| format!("shard {s}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "status {}: {} runs, {done} done, {failed} failed, {missing} missing{}",
+        s.name,
+        rows.len(),
+        if owners.is_empty() {
+            String::new()
+        } else {
+            format!(" ({owners})")
+        }
+    );
+    Ok(if done == rows.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_results(dir: &std::path::Path) -> Result<()> {

@@ -51,20 +51,33 @@ impl RunContext {
     }
 }
 
+/// How long another host's claim on a cache entry is trusted: longer than
+/// any single computation (a full-data Hebbian phase), shorter than a lost
+/// job's claim should block a suite.
+pub const CACHE_LOCK_STALE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// Loads tensors cached under `key`, or computes and caches them. The write
-/// is atomic, so a killed run never leaves a half-written cache entry.
+/// is atomic, so a killed run never leaves a half-written cache entry, and
+/// concurrent runs (shards) compute an entry once: the others wait for it.
 pub fn cached_tensors(
     ctx: &RunContext,
     key: &str,
     compute: impl FnOnce() -> Result<Vec<(String, candle_core::Tensor)>>,
 ) -> Result<(Vec<(String, candle_core::Tensor)>, bool)> {
     let path = ctx.cache_dir.join(format!("{key}.safetensors"));
-    if path.is_file() {
-        if let Ok(map) = candle_core::safetensors::load(&path, &ctx.device) {
-            let mut v: Vec<_> = map.into_iter().collect();
-            v.sort_by(|a, b| a.0.cmp(&b.0));
-            return Ok((v, true));
-        }
+    let load = || -> Option<Vec<(String, candle_core::Tensor)>> {
+        let map = candle_core::safetensors::load(&path, &ctx.device).ok()?;
+        let mut v: Vec<_> = map.into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        Some(v)
+    };
+    if let Some(v) = path.is_file().then(load).flatten() {
+        return Ok((v, true));
+    }
+    // Shards sharing the cache: one computes, the others wait and load.
+    let _claim = crate::atomic::CacheLock::acquire(&path, CACHE_LOCK_STALE)?;
+    if let Some(v) = path.is_file().then(load).flatten() {
+        return Ok((v, true));
     }
     let tensors = compute()?;
     let map: std::collections::HashMap<String, candle_core::Tensor> =
@@ -213,6 +226,13 @@ pub trait Experiment: Sync {
     /// identity, so that adding an option never orphans earlier results.
     fn identity_neutral(&self) -> Vec<(&'static str, Value)> {
         Vec::new()
+    }
+    /// A rough estimate of a run's cost in CPU seconds on a 2-core x86 VM
+    /// (one unit for every kind, so that suites mixing kinds still
+    /// balance), so that shards of a suite get equal work; `None` when the
+    /// kind cannot tell, and shards then balance by count.
+    fn cost_estimate(&self, _params: &Params) -> Option<f64> {
+        None
     }
 }
 

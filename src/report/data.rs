@@ -14,6 +14,10 @@ pub struct Run {
     pub hash: String,
     pub path: PathBuf,
     pub df: DataFrame,
+    /// The suite file's reference for this run now, when the report was
+    /// given the suite: it wins over the one recorded at run time, so that a
+    /// corrected or extended reference needs no rerun.
+    pub reference_now: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The merged results of one suite.
@@ -53,7 +57,12 @@ pub fn load(dirs: &[PathBuf], suite: &str) -> Result<Runs> {
             let df = ParquetReader::new(file)
                 .finish()
                 .map_err(|e| perr(&path, e))?;
-            runs.push(Run { hash, path, df });
+            runs.push(Run {
+                hash,
+                path,
+                df,
+                reference_now: None,
+            });
         }
     }
     if runs.is_empty() {
@@ -113,6 +122,9 @@ impl Run {
 
     /// The reference figures the suite gave this run's configuration.
     pub fn reference(&self) -> serde_json::Map<String, serde_json::Value> {
+        if let Some(r) = &self.reference_now {
+            return r.clone();
+        }
         match serde_json::from_str(&self.text("reference_json")) {
             Ok(serde_json::Value::Object(m)) => m,
             _ => Default::default(),

@@ -20,12 +20,13 @@ use crate::error::{IoContext, Result};
 /// Renders the report of `suite` from `dirs` into `out`.
 ///
 /// With the suite's definition (`current`: the run hashes it expands to
-/// now), result files of runs the suite no longer contains (older
-/// parameters) are left out and counted.
+/// now, each with its reference figures), result files of runs the suite no
+/// longer contains (older parameters) are left out and counted, and the
+/// suite's references are the ones shown.
 pub fn render(
     dirs: &[PathBuf],
     suite: &str,
-    current: Option<&std::collections::BTreeSet<String>>,
+    current: Option<&std::collections::BTreeMap<String, Option<serde_json::Value>>>,
     out: &Path,
     command: &str,
 ) -> Result<Summary> {
@@ -33,7 +34,13 @@ pub fn render(
     let mut runs = data::load(dirs, suite)?;
     let before = runs.runs.len();
     if let Some(cur) = current {
-        runs.runs.retain(|r| cur.contains(&r.hash));
+        runs.runs.retain(|r| cur.contains_key(&r.hash));
+        for r in &mut runs.runs {
+            r.reference_now = Some(match cur.get(&r.hash) {
+                Some(Some(serde_json::Value::Object(m))) => m.clone(),
+                _ => Default::default(),
+            });
+        }
     }
     let stale = before - runs.runs.len();
     let mut md = String::new();

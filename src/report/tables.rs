@@ -81,6 +81,9 @@ pub fn sections(runs: &Runs) -> Result<Vec<Section>> {
     if let Some(t) = seeds_table(runs)? {
         out.push(t);
     }
+    if let Some(t) = ablations(runs)? {
+        out.push(t);
+    }
     if let Some(t) = by_kind(runs)? {
         out.push(t);
     }
@@ -204,7 +207,7 @@ fn seeds_table(runs: &Runs) -> Result<Option<Section>> {
     header.extend(seeds.iter().map(|s| format!("seed {s} (epoch {short}) %")));
     header.extend([
         format!("mean ± std (epoch {short}) %"),
-        format!("epoch {long} (mean) %"),
+        format!("mean ± std (epoch {long}) %"),
         "report runs 1–3 %".into(),
         "report mean %".into(),
         "report 10-epoch %".into(),
@@ -228,7 +231,11 @@ fn seeds_table(runs: &Runs) -> Result<Option<Section>> {
             i.and_then(|i| cell(&s_agg, "test_accuracy_std", i)),
             i.and_then(|i| cell(&s_agg, "test_accuracy_n", i)),
         ));
-        row.push(pct(j.and_then(|j| cell(&l_agg, "test_accuracy_mean", j))));
+        row.push(pm(
+            j.and_then(|j| cell(&l_agg, "test_accuracy_mean", j)),
+            j.and_then(|j| cell(&l_agg, "test_accuracy_std", j)),
+            j.and_then(|j| cell(&l_agg, "test_accuracy_n", j)),
+        ));
         let r = runs
             .of_config(c)
             .next()
@@ -251,6 +258,76 @@ fn seeds_table(runs: &Runs) -> Result<Option<Section>> {
             "Test accuracy of each seed after {short} classifier epochs, their mean ± sample std, and the mean after {long} epochs \
              (the same runs: the classifier's draws for the first {short} epochs do not depend on how many follow)."
         ),
+        table: t,
+    }))
+}
+
+/// Each configuration whose reference names a `base` configuration beside
+/// that base: what one change moves, in points, at the final epoch.
+fn ablations(runs: &Runs) -> Result<Option<Section>> {
+    let base_of = |c: &str| -> Option<String> {
+        runs.of_config(c).next().and_then(|r| {
+            r.reference()
+                .get("base")
+                .and_then(|v| v.as_str())
+                .map(String::from)
+        })
+    };
+    let configs: Vec<(String, String)> = runs
+        .configs()
+        .into_iter()
+        .filter_map(|c| base_of(&c).map(|b| (c, b)))
+        .collect();
+    if configs.is_empty() {
+        return Ok(None);
+    }
+    let df = runs.frame(&["test_accuracy"], None)?;
+    let agg = aggregate(&df, &["test_accuracy"])?;
+    let acc = |c: &str| {
+        (0..agg.height())
+            .find(|&i| text_cell(&agg, "config", i) == c)
+            .and_then(|i| cell(&agg, "test_accuracy_mean", i))
+    };
+    let variant = |c: &str| {
+        runs.of_config(c).next().map_or(String::new(), |r| {
+            let params: crate::experiments::Params =
+                serde_json::from_str(&r.text("params_json")).unwrap_or_default();
+            crate::experiments::variant_label(&r.text("experiment"), &params)
+        })
+    };
+    let mut t = Table {
+        header: [
+            "configuration",
+            "variant",
+            "test accuracy %",
+            "base",
+            "base accuracy %",
+            "Δ vs base (points)",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![],
+    };
+    for (c, b) in configs {
+        let (a, ab) = (acc(&c), acc(&b));
+        t.rows.push(vec![
+            c.clone(),
+            variant(&c),
+            pct(a),
+            b.clone(),
+            pct(ab),
+            match (a, ab) {
+                (Some(a), Some(ab)) => format!("{:+.2}", 100.0 * (a - ab)),
+                _ => "–".into(),
+            },
+        ]);
+    }
+    Ok(Some(Section {
+        title: "Ablations".into(),
+        slug: "ablations".into(),
+        note: "Each change against the configuration it changes (the suite names it as the row's `base`), \
+               final-epoch test accuracy, mean over seeds; Δ is the change's effect in percentage points."
+            .into(),
         table: t,
     }))
 }

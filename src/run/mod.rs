@@ -4,6 +4,8 @@
 
 pub mod provenance;
 pub mod results;
+pub mod shard;
+pub mod slurm;
 
 use candle_core::Device;
 use rayon::prelude::*;
@@ -59,6 +61,8 @@ pub struct RunOptions {
     pub fetch_missing: bool,
     /// Cache large intermediates (see [`RunContext::keep_features`]).
     pub keep_features: bool,
+    /// Only the runs this shard owns (see [`shard::assign`]).
+    pub shard: Option<shard::Shard>,
 }
 
 /// What happened to one run.
@@ -85,7 +89,10 @@ pub fn run_suite(
     let (device, device_label) = opts.device.device()?;
     let provenance = Provenance::collect(&device_label);
     let progress = Progress::new(opts.quiet);
-    let selected: Vec<&RunSpec> = suite.filtered(opts.filter.as_deref());
+    let mut selected: Vec<&RunSpec> = suite.filtered(opts.filter.as_deref());
+    if let Some(sh) = opts.shard {
+        selected = shard::select(selected, lock, sh);
+    }
 
     remove_stale_temporaries(&opts.out.join(&suite.name));
 
@@ -176,22 +183,15 @@ fn load_dataset(name: &str, store: &DataStore, lock: &Lock) -> Result<Dataset> {
 
 /// Removes temporary result files left by killed runs; they are never
 /// read (only `*.parquet` is), so this only tidies up. A temporary whose
-/// writer (the pid in its name) is still alive is left alone.
+/// writer is still alive, or that another host wrote, is left alone.
 fn remove_stale_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_suffix(".tmp") else {
-            continue;
-        };
-        let Some((_, pid)) = rest.rsplit_once('.') else {
-            continue;
-        };
-        let alive = Path::new("/proc").join(pid).exists();
         let ours = name.contains(".parquet.") || name.contains(".safetensors.");
-        if name.starts_with('.') && ours && !alive {
+        if ours && crate::atomic::is_stale_temporary(&name) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -205,26 +205,35 @@ pub struct FloorMiss {
     pub what: String,
 }
 
-/// Checks every selected run of `suite` has an `ok` result whose final
+/// Checks every selected run of `suite` has an `ok` result, in the first of
+/// `dirs` that holds it (one directory, or one per shard), whose final
 /// values meet the suite's floors. Returns what fails, named.
 pub fn check_floors(
     suite: &Suite,
     lock: &Lock,
-    out: &Path,
+    dirs: &[PathBuf],
     filter: Option<&str>,
 ) -> Result<Vec<FloorMiss>> {
     let mut misses = Vec::new();
     for spec in suite.filtered(filter) {
-        let path = result_path(out, &suite.name, &spec.run_hash(lock));
+        let hash = spec.run_hash(lock);
         let miss = |what: String| FloorMiss {
             run: spec.name.clone(),
             seed: spec.seed,
             what,
         };
-        if !path.is_file() {
-            misses.push(miss(format!("no result at {}", path.display())));
+        let Some(path) = dirs
+            .iter()
+            .map(|d| result_path(d, &suite.name, &hash))
+            .find(|p| p.is_file())
+        else {
+            let looked: Vec<_> = dirs.iter().map(|d| d.display().to_string()).collect();
+            misses.push(miss(format!(
+                "no result {hash}.parquet in {}",
+                looked.join(", ")
+            )));
             continue;
-        }
+        };
         let s = results::summarize(&path)?;
         if s.status != "ok" {
             misses.push(miss(format!(
@@ -243,6 +252,57 @@ pub fn check_floors(
         }
     }
     Ok(misses)
+}
+
+/// Where one run stands across result directories.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunState {
+    /// An `ok` result exists.
+    Done(PathBuf),
+    /// The run was recorded as failed, with its reason.
+    Failed(PathBuf, String),
+    /// A result file exists but cannot be read (named, never trusted).
+    Damaged(PathBuf, String),
+    Missing,
+}
+
+/// Each selected run of `suite`, its state in the first of `dirs` that
+/// holds its result (shards may write to one directory or one each), and
+/// with `shards` the shard (1-based) that owns it.
+pub fn suite_status(
+    suite: &Suite,
+    lock: &Lock,
+    dirs: &[PathBuf],
+    filter: Option<&str>,
+    shards: Option<usize>,
+) -> Vec<(RunSpec, RunState, Option<usize>)> {
+    let runs = suite.filtered(filter);
+    let owners: Vec<Option<usize>> = match shards {
+        Some(n) => shard::assign(&runs, lock, n)
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None; runs.len()],
+    };
+    runs.into_iter()
+        .zip(owners)
+        .map(|(spec, owner)| {
+            let hash = spec.run_hash(lock);
+            let found = dirs
+                .iter()
+                .map(|d| result_path(d, &suite.name, &hash))
+                .find(|p| p.is_file());
+            let state = match found {
+                None => RunState::Missing,
+                Some(p) => match results::summarize(&p) {
+                    Ok(s) if s.status == "ok" => RunState::Done(p),
+                    Ok(s) => RunState::Failed(p, s.reason.unwrap_or_default()),
+                    Err(e) => RunState::Damaged(p, e.to_string()),
+                },
+            };
+            (spec.clone(), state, owner)
+        })
+        .collect()
 }
 
 /// Runs one spec and writes its result file, whatever the run's fate.
