@@ -813,3 +813,57 @@ fn layer_artefacts(net: &HebbNet, out: &mut RunOutput) {
             .insert(format!("layer{i}_mean_norm"), mean as f64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_zca_layout_reads_chw_images_in_hwc_order() {
+        // One 2-channel 1×2 image, CHW: R = [r0, r1], G = [g0, g1]. torch's
+        // `trn_set.data` is N×H×W×C: pixel 0's channels, then pixel 1's.
+        let chw = [1.0, 2.0, 10.0, 20.0];
+        assert_eq!(chw_to_hwc(&chw, 2, 2), vec![1.0, 10.0, 2.0, 20.0]);
+        // Two images are reordered independently.
+        let two = [1.0, 2.0, 10.0, 20.0, 3.0, 4.0, 30.0, 40.0];
+        assert_eq!(
+            chw_to_hwc(&two, 2, 2),
+            vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0]
+        );
+    }
+
+    #[test]
+    fn a_whitening_fitted_in_hwc_order_does_not_whiten_chw_vectors() {
+        // Two channels of one pixel correlated (standardised correlation
+        // 0.96): fitted in CHW order, whitening removes it; the report's
+        // matrix, fitted on the HWC permutation (which swaps dimensions 1
+        // and 2 of a 2-pixel, 2-channel image) and applied to CHW vectors,
+        // decorrelates the wrong pair and leaves it in.
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let n = 4000;
+        let mut x = Vec::with_capacity(n * 4);
+        let mut u = || rng.random::<f32>() - 0.5;
+        for _ in 0..n {
+            let (a, b, e, f) = (u(), u(), u(), u());
+            // CHW: [c0p0, c0p1, c1p0, c1p1]; c1p0 follows c0p0.
+            x.extend([a, b, a + 0.3 * e, f]);
+        }
+        let cov01 = |z: &[f32], i: usize, j: usize| -> f64 {
+            let m = |k: usize| z.chunks(4).map(|r| r[k] as f64).sum::<f64>() / n as f64;
+            let (mi, mj) = (m(i), m(j));
+            z.chunks(4)
+                .map(|r| (r[i] as f64 - mi) * (r[j] as f64 - mj))
+                .sum::<f64>()
+                / (n - 1) as f64
+        };
+        let right = Zca::fit(&x, n, 4, 1e-3).unwrap();
+        let mut w = x.clone();
+        right.transform(&mut w).unwrap();
+        assert!(cov01(&w, 0, 2).abs() < 0.05, "{}", cov01(&w, 0, 2));
+        let report = Zca::fit(&chw_to_hwc(&x, 2, 2), n, 4, 1e-3).unwrap();
+        let mut w = x.clone();
+        report.transform(&mut w).unwrap();
+        assert!(cov01(&w, 0, 2).abs() > 0.3, "{}", cov01(&w, 0, 2));
+    }
+}

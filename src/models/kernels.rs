@@ -119,10 +119,15 @@ unsafe fn dot_avx2<const V: usize, const GROW: bool>(
     let mut lanes = [0.0f32; 8];
     _mm256_storeu_ps(lanes.as_mut_ptr(), sum);
     let tail = full + 8 * groups;
-    let rest = std::slice::from_raw_parts_mut(a.add(tail), n - tail);
-    if GROW {
+    // Only a growing call may form a `&mut` over `a`: the plain dot is
+    // handed a pointer from a shared slice.
+    let rest: &[f32] = if GROW {
+        let rest = std::slice::from_raw_parts_mut(a.add(tail), n - tail);
         grow_body(rest, s, &g[tail..n]);
-    }
+        rest
+    } else {
+        std::slice::from_raw_parts(a.add(tail), n - tail)
+    };
     finish_dot(lanes, rest, &b[tail..n])
 }
 
