@@ -136,6 +136,13 @@ pub fn run_suite(
     let total = todo.len();
     let bar = progress.bar(total as u64, &format!("suite {}", suite.name));
     let run_one = |spec: &RunSpec| -> Result<Outcome> {
+        // Another process (a shard sharing the directory) may have written
+        // it since the list was made.
+        let path = result_path(&opts.out, &suite.name, &spec.run_hash(lock));
+        if path.is_file() && !opts.retry_failed {
+            bar.inc(1);
+            return Ok(Outcome::Skipped);
+        }
         let ds = datasets[&spec.dataset].clone();
         let status = execute(spec, ds, &device, &provenance, &progress, lock, opts)?;
         if let Status::Failed(reason) = &status {

@@ -62,6 +62,10 @@ pub struct SuiteDecl {
     pub include: Vec<BTreeMap<String, serde_norway::Value>>,
     #[serde(default)]
     pub configs: Vec<ConfigDecl>,
+    /// A place for YAML anchors (`name: &name {...}`) that configs merge
+    /// with `<<: *name`; read for nothing else.
+    #[serde(default)]
+    pub anchors: Option<serde_norway::Value>,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -368,14 +372,18 @@ fn map_to_json(m: &BTreeMap<String, serde_norway::Value>) -> Result<Map<String, 
             one => vec![one.clone()],
         };
         for src in sources {
-            match to_json(&src)? {
-                Value::Object(entries) => out.extend(entries),
-                other => {
-                    return Err(Error::Params(format!(
-                        "a merge key `<<` needs a map (an anchored one), got {other}"
-                    )))
-                }
-            }
+            let serde_norway::Value::Mapping(entries) = src else {
+                return Err(Error::Params(format!(
+                    "a merge key `<<` needs a map (an anchored one), got {}",
+                    to_json(&src)?
+                )));
+            };
+            // The anchored map may merge others in turn.
+            let inner: BTreeMap<String, serde_norway::Value> = entries
+                .into_iter()
+                .filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), v)))
+                .collect();
+            out.extend(map_to_json(&inner)?);
         }
     }
     for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "<<") {
