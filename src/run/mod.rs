@@ -234,11 +234,11 @@ pub fn check_floors(
             .map(|d| result_path(d, &suite.name, &hash))
             .find(|p| p.is_file())
         else {
-            let looked: Vec<_> = dirs.iter().map(|d| d.display().to_string()).collect();
-            misses.push(miss(format!(
-                "no result {hash}.parquet in {}",
-                looked.join(", ")
-            )));
+            let looked: Vec<_> = dirs
+                .iter()
+                .map(|d| result_path(d, &suite.name, &hash).display().to_string())
+                .collect();
+            misses.push(miss(format!("no result at {}", looked.join(" or "))));
             continue;
         };
         let s = results::summarize(&path)?;
