@@ -25,13 +25,9 @@ pub struct Runs {
     pub runs: Vec<Run>,
     /// Files skipped because a run with the same hash was already loaded.
     pub duplicates: usize,
-}
-
-fn perr(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Results {
-        path: path.to_path_buf(),
-        msg: e.to_string(),
-    }
+    /// Files that are not readable result files (damaged, truncated, or
+    /// foreign), each with what is wrong: named in the report, never used.
+    pub unreadable: Vec<(PathBuf, String)>,
 }
 
 /// Loads `dir/<suite>/*.parquet` for every directory, merging by run hash.
@@ -39,6 +35,7 @@ pub fn load(dirs: &[PathBuf], suite: &str) -> Result<Runs> {
     let mut seen = BTreeSet::new();
     let mut runs = Vec::new();
     let mut duplicates = 0;
+    let mut unreadable = Vec::new();
     for dir in dirs {
         let d = dir.join(suite);
         if !d.is_dir() {
@@ -49,14 +46,31 @@ pub fn load(dirs: &[PathBuf], suite: &str) -> Result<Runs> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
+            let read = std::fs::File::open(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|f| ParquetReader::new(f).finish().map_err(|e| e.to_string()))
+                .and_then(|df| {
+                    let has = |c: &str| df.column(c).is_ok();
+                    if df.height() > 0 && has("config") && has("status") && has("seed") {
+                        Ok(df)
+                    } else {
+                        Err(
+                            "not a hebbench result file (no config, seed and status rows)"
+                                .to_string(),
+                        )
+                    }
+                });
+            let df = match read {
+                Ok(df) => df,
+                Err(why) => {
+                    unreadable.push((path, why));
+                    continue;
+                }
+            };
             if !seen.insert(hash.clone()) {
                 duplicates += 1;
                 continue;
             }
-            let file = std::fs::File::open(&path).map_err(|e| perr(&path, e))?;
-            let df = ParquetReader::new(file)
-                .finish()
-                .map_err(|e| perr(&path, e))?;
             runs.push(Run {
                 hash,
                 path,
@@ -72,7 +86,11 @@ pub fn load(dirs: &[PathBuf], suite: &str) -> Result<Runs> {
         });
     }
     runs.sort_by_key(|r| (r.text("config"), r.seed(), r.hash.clone()));
-    Ok(Runs { runs, duplicates })
+    Ok(Runs {
+        runs,
+        duplicates,
+        unreadable,
+    })
 }
 
 impl Run {
@@ -314,8 +332,17 @@ mod tests {
         write_run(&mb.join("s"), "h2", "a", 1, "ok", &[0.6, 0.7]);
         write_run(&mb.join("s"), "h4", "a", 2, "failed", &[0.1]);
         write_run(&mb.join("s"), "h5", "b", 1, "ok", &[0.75, 0.8]);
+        // A damaged file and a foreign one are named and skipped.
+        std::fs::write(mb.join("s/h6.parquet"), b"PAR1 not really").unwrap();
+        std::fs::write(mb.join("s/h7.parquet"), b"").unwrap();
         let runs = load(&[ma, mb], "s").unwrap();
         assert_eq!((runs.len(), runs.duplicates), (5, 1));
+        let bad: Vec<_> = runs
+            .unreadable
+            .iter()
+            .map(|(p, _)| p.file_name().unwrap())
+            .collect();
+        assert_eq!(bad.len(), 2, "{:?}", runs.unreadable);
         let agg = aggregate(
             &runs.frame(&["test_accuracy"], None).unwrap(),
             &["test_accuracy"],

@@ -57,6 +57,15 @@ pub fn render(
         commits.join(", "),
         runs.devices().join(", "),
     );
+    for (path, why) in &runs.unreadable {
+        let _ = writeln!(
+            md,
+            "Skipped an unreadable result file, `{}`: {why}\n",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+    }
     let mut files = Vec::new();
     for section in tables::sections(&runs)? {
         let _ = writeln!(md, "## {}\n\n{}\n", section.title, section.note);
