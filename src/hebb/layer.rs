@@ -645,7 +645,7 @@ mod tests {
         // Input: channel 0 all 1, channel 1 all 2 (one 3×3 patch):
         // Σ ŵ·x = (0.6 + 1.6) + 8·1 = 10.2; ‖x‖ = √(9·1 + 9·4) = √45.
         let mut l = per_tap_layer(false);
-        let mut w = vec![1.0, 0.0].repeat(9);
+        let mut w = [1.0, 0.0].repeat(9);
         w[0] = 3.0;
         w[1] = 4.0;
         l.w = w;

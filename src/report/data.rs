@@ -4,7 +4,7 @@
 
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::run::results::result_files;
@@ -297,6 +297,7 @@ pub fn text_cell(df: &DataFrame, column: &str, row: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     /// Writes one run's result file: `epochs` rows of test accuracy.
     fn write_run(dir: &Path, hash: &str, config: &str, seed: u64, status: &str, acc: &[f64]) {
