@@ -9,13 +9,15 @@
 
 pub mod atomic;
 pub mod bench;
-pub mod bench_models;
 pub mod data;
 pub mod error;
 pub mod experiments;
 pub mod gate;
 pub mod hebb;
+pub mod identity;
+pub mod kernels;
 pub mod models;
+pub mod nhwc;
 pub mod progress;
 pub mod report;
 pub mod run;

@@ -45,6 +45,34 @@ pub fn to_vectors(
     }
 }
 
+/// CIFAR-10 channel means and standard deviations (the report's `data.py`).
+pub const CIFAR_MEAN: [f32; 3] = [0.4914, 0.4822, 0.4465];
+pub const CIFAR_STD: [f32; 3] = [0.2023, 0.1994, 0.2010];
+
+/// Per-channel normalisation of CHW images (`plane` pixels a channel) with
+/// the CIFAR-10 statistics the report uses.
+pub fn normalise_channels(x: &mut [f32], plane: usize) {
+    for img in x.chunks_mut(3 * plane) {
+        for (ch, p) in img.chunks_mut(plane).enumerate() {
+            let (m, s) = (CIFAR_MEAN[ch % 3], CIFAR_STD[ch % 3]);
+            p.iter_mut().for_each(|v| *v = (*v - m) / s);
+        }
+    }
+}
+
+/// Reorders each CHW image (`c` planes of `plane` pixels) to HWC.
+pub fn chw_to_hwc(x: &[f32], c: usize, plane: usize) -> Vec<f32> {
+    let mut out = vec![0f32; x.len()];
+    for (src, dst) in x.chunks(c * plane).zip(out.chunks_mut(c * plane)) {
+        for ch in 0..c {
+            for p in 0..plane {
+                dst[p * c + ch] = src[ch * plane + p];
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,10 +8,11 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::hebbian_cnn::{batch_map, normalise_channels};
 use super::{resolved, typed, Checked, Experiment, Params, Phase, RunContext, RunOutput};
+use crate::data::transforms::normalise_channels;
 use crate::error::{Error, Result};
 use crate::models::bp_cnn::{BpActivation, BpInit, BpSoftHebb};
+use crate::nhwc::gather_chw;
 use crate::train::metrics::{argmax_rows, score};
 use crate::train::EpochMetrics;
 
@@ -167,7 +168,7 @@ impl Experiment for BackpropCnn {
             let (mut loss_sum, mut correct, mut batches) = (0f64, 0usize, 0usize);
             for chunk in order.chunks(p.batch) {
                 let flips: Vec<bool> = chunk.iter().map(|_| p.flip && rng.random()).collect();
-                let m = batch_map(&xtr, chunk, &flips, c, h, w);
+                let m = gather_chw(&xtr, chunk, &flips, c, h, w);
                 let x = Tensor::from_vec(m.data, (m.n, m.h, m.w, m.c), &dev)?;
                 let labels: Vec<u32> = chunk.iter().map(|&i| train.labels[i] as u32).collect();
                 let z = net.forward(&x, true, &mut rng)?;
@@ -197,7 +198,7 @@ impl Experiment for BackpropCnn {
             let idx: Vec<usize> = (0..test.len()).collect();
             for chunk in idx.chunks(256) {
                 let flips: Vec<bool> = chunk.iter().map(|_| p.test_flip && rng.random()).collect();
-                let m = batch_map(&xte, chunk, &flips, c, h, w);
+                let m = gather_chw(&xte, chunk, &flips, c, h, w);
                 let x = Tensor::from_vec(m.data, (m.n, m.h, m.w, m.c), &dev)?;
                 let z: Vec<f32> = net.forward(&x, false, &mut rng)?.flatten_all()?.to_vec1()?;
                 pred.extend(argmax_rows(&z, ds.classes));

@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{resolved, timed, typed, Artefact, Checked, Experiment, Params, RunContext, RunOutput};
+use crate::data::transforms::{chw_to_hwc, normalise_channels};
 use crate::data::zca::Zca;
 use crate::error::{Error, Result};
 use crate::hebb::gemm::GemmProbe;
 use crate::hebb::presynaptic::Presynaptic;
-use crate::hebb::{competition, rule, Activation, CosineNorm, Map};
+use crate::hebb::{competition, rule, Activation, CosineNorm};
 use crate::models::hebb_cnn::{architecture_names, HebbNet, LayerOptions};
+use crate::nhwc::gather_chw;
 use crate::train::frozen::{train_head, FeatureStore, HeadSchedule};
 
 /// The experiment kind `hebbian_cnn`.
@@ -219,10 +221,6 @@ const STREAM_INIT: u64 = 1;
 const STREAM_DATA: u64 = 2;
 const STREAM_HEAD: u64 = 3;
 
-/// CIFAR-10 channel means and standard deviations (the report's `data.py`).
-const CIFAR_MEAN: [f32; 3] = [0.4914, 0.4822, 0.4465];
-const CIFAR_STD: [f32; 3] = [0.2023, 0.1994, 0.2010];
-
 impl HebbianCnnParams {
     fn layer_options(&self) -> LayerOptions {
         LayerOptions {
@@ -411,7 +409,7 @@ fn features(ctx: &RunContext, p: &HebbianCnnParams, out: &mut RunOutput) -> Resu
     for k in CLASSIFIER_PARAMS {
         key_params.remove(k);
     }
-    let key = crate::suite::run_hash(
+    let key = crate::identity::run_hash(
         "hebbian-features",
         &key_params,
         ctx.seed,
@@ -585,7 +583,7 @@ fn learn_and_extract(
                     .iter()
                     .map(|_| p.flip && rng.random::<bool>())
                     .collect();
-                let x = batch_map(&xtr, chunk, &flips, c, h, w);
+                let x = gather_chw(&xtr, chunk, &flips, c, h, w);
                 net.forward(x, true)?;
                 flops += dense_hebbian_flops(&net);
                 bar.inc(1);
@@ -636,7 +634,7 @@ fn fitted_zca(ctx: &RunContext, d: usize, eps: f32, layout: ZcaLayout, fit: ZcaF
     if (layout, fit) != (ZcaLayout::Correct, ZcaFit::Train) {
         key_params = json!({ "eps": eps, "fit": fit, "layout": layout });
     }
-    let key = crate::suite::run_hash(
+    let key = crate::identity::run_hash(
         "zca",
         key_params.as_object().expect("a JSON object"),
         0,
@@ -697,52 +695,6 @@ fn zca_fit_data(ctx: &RunContext, layout: ZcaLayout, fit: ZcaFit) -> (Vec<f32>, 
     (x, n)
 }
 
-/// Reorders each CHW image (`c` planes of `plane` pixels) to HWC.
-pub(crate) fn chw_to_hwc(x: &[f32], c: usize, plane: usize) -> Vec<f32> {
-    let mut out = vec![0f32; x.len()];
-    for (src, dst) in x.chunks(c * plane).zip(out.chunks_mut(c * plane)) {
-        for ch in 0..c {
-            for p in 0..plane {
-                dst[p * c + ch] = src[ch * plane + p];
-            }
-        }
-    }
-    out
-}
-
-/// Per-channel normalisation with the CIFAR-10 statistics the report uses.
-pub(crate) fn normalise_channels(x: &mut [f32], plane: usize) {
-    for img in x.chunks_mut(3 * plane) {
-        for (ch, p) in img.chunks_mut(plane).enumerate() {
-            let (m, s) = (CIFAR_MEAN[ch % 3], CIFAR_STD[ch % 3]);
-            p.iter_mut().for_each(|v| *v = (*v - m) / s);
-        }
-    }
-}
-
-/// Gathers CHW images into an NHWC batch, mirroring those marked.
-pub(crate) fn batch_map(
-    x: &[f32],
-    idx: &[usize],
-    flips: &[bool],
-    c: usize,
-    h: usize,
-    w: usize,
-) -> Map {
-    let d = c * h * w;
-    let mut chw = Vec::with_capacity(idx.len() * d);
-    for &i in idx {
-        chw.extend_from_slice(&x[i * d..(i + 1) * d]);
-    }
-    let mut m = Map::from_chw(&chw, idx.len(), c, h, w);
-    for (k, &f) in flips.iter().enumerate() {
-        if f {
-            m.flip_image(k);
-        }
-    }
-    m
-}
-
 /// Runs the frozen network over `n` images and keeps the output features.
 fn extract(
     net: &mut HebbNet,
@@ -756,7 +708,7 @@ fn extract(
     let idx: Vec<usize> = (0..n).collect();
     for chunk in idx.chunks(256) {
         let flips = vec![flip; chunk.len()];
-        let y = net.forward(batch_map(x, chunk, &flips, c, h, w), false)?;
+        let y = net.forward(gather_chw(x, chunk, &flips, c, h, w), false)?;
         store
             .get_or_insert_with(|| FeatureStore::new(y.image_len()))
             .push(&y.data)?;

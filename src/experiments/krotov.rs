@@ -199,7 +199,7 @@ impl Experiment for Krotov {
         let w0 = model.w.clone();
         let batches = n / p.batch;
         // Trained weights depend only on these; readout variants share them.
-        let key = crate::suite::run_hash(
+        let key = crate::identity::run_hash(
             "krotov-unsupervised",
             &unsupervised_key(&p),
             ctx.seed,

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use super::competition::{self, Competition, CompetitionParams, Post};
 use super::gemm::{matmul_nt, Mat};
-use super::map::{im2col_into, zeros, Map, Padding};
 use super::presynaptic::{Presynaptic, PresynapticApply};
 use super::rule::{self, Correlator, PlasticityRule};
 use super::{stats_report, surround};
 use crate::error::{Error, Result};
+use crate::nhwc::{im2col_into, zeros, Map, Padding};
 
 /// How a unit's response to a patch is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -395,7 +395,7 @@ impl HebbConv {
                     }
                     None => lr,
                 };
-                crate::models::kernels::axpy(rate * inv, d, w);
+                crate::kernels::axpy(rate * inv, d, w);
             });
         if s.dale && s.dale_reflect {
             self.w.par_iter_mut().for_each(|v| *v = v.abs());

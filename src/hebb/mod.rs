@@ -11,7 +11,7 @@
 //! - [`surround`]: difference-of-Gaussians lateral inhibition;
 //! - [`stats_report`]: the report's printed statistical update, a variant.
 //!
-//! Activations are NHWC row-major matrices ([`map::Map`]): one row per
+//! Activations are NHWC row-major matrices ([`crate::nhwc::Map`]): one row per
 //! image location, one column per channel. That makes the forward pass and
 //! the update two GEMMs over one im2col per batch (`U = P·Wᵀ`, `ΔW = Aᵀ·P`),
 //! and every competition a row-wise operation.
@@ -19,14 +19,13 @@
 pub mod competition;
 pub mod gemm;
 pub mod layer;
-pub mod map;
 pub mod presynaptic;
 pub mod rule;
 pub mod stats_report;
 pub mod surround;
 
+pub use crate::nhwc::Map;
 pub use layer::{Activation, CosineNorm, HebbConv, HebbConvSpec};
-pub use map::Map;
 
 /// Lets glibc's `malloc` reuse freed large blocks instead of returning them
 /// to the kernel. Each Hebbian batch allocates tens of megabytes (patches,

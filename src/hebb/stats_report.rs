@@ -14,8 +14,8 @@
 
 use super::competition::report_post;
 use super::gemm::matmul_nt;
-use super::map::{im2col, reflect_pad, Map, Padding};
 use crate::error::{Error, Result};
+use crate::nhwc::{im2col, reflect_pad, Map, Padding};
 
 /// `ΔW` (`cout × k·k·cin`, (tap, channel) order) for input `x` (before
 /// padding), weights `w`, kernel `k`, padding `pad` and threshold `stat_k`.

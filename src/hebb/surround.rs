@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::map::Map;
+use crate::nhwc::Map;
 
 /// The report's `create_sm_kernel`: `G(σe)/(2πσe²) − G(σi)/(2πσi²)` on a
 /// `size×size` grid, scaled so that the centre is 1.
@@ -50,7 +50,7 @@ pub fn apply(x: &Map, kernel: &[f32], size: usize) -> Map {
                         }
                         let k = kernel[((dy + r) as usize) * size + (dx + r) as usize];
                         let i = (yy as usize * w + xx as usize) * c;
-                        crate::models::kernels::axpy(k, &src[i..i + c], o);
+                        crate::kernels::axpy(k, &src[i..i + c], o);
                     }
                 }
             }

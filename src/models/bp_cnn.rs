@@ -13,7 +13,7 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::hebb::map::{im2col, pool, Map, Padding, PoolKind};
+use crate::nhwc::{im2col, pool, Map, Padding, PoolKind};
 
 /// im2col over an NHWC tensor (zero padding, stride 1), differentiable.
 struct Im2Col {

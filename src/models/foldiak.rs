@@ -8,7 +8,7 @@
 
 use rand::Rng;
 
-use super::kernels::{self, dot};
+use crate::kernels::{self, dot};
 
 /// Learning and settling parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -6,9 +6,9 @@ use rand::Rng;
 
 use crate::error::{Error, Result};
 use crate::hebb::competition::CompetitionParams;
-use crate::hebb::map::{pool, triangle, BatchNorm, Map, PoolKind};
 use crate::hebb::presynaptic::Presynaptic;
 use crate::hebb::{Activation, CosineNorm, HebbConv, HebbConvSpec};
+use crate::nhwc::{pool, triangle, BatchNorm, Map, PoolKind};
 
 /// Settings shared by every Hebbian layer of a network.
 #[derive(Debug, Clone)]

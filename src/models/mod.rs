@@ -4,7 +4,6 @@ pub mod basic_cnn;
 pub mod bp_cnn;
 pub mod foldiak;
 pub mod hebb_cnn;
-pub mod kernels;
 pub mod krotov;
 pub mod mlp;
 pub mod topographic;

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use rand::Rng;
 
-use super::kernels::{accumulate_rows, dot_wide as dot, error_gain, grow, grow_dot, logistic};
+use crate::kernels::{accumulate_rows, dot_wide as dot, error_gain, grow, grow_dot, logistic};
 
 /// Grid and learning parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]

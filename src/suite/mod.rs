@@ -3,14 +3,12 @@
 //! hash of its parameters, its dataset's pinned content and the crate
 //! version. Mistakes are reported with the file, the line and the choices.
 
-mod identity;
-
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use identity::{config_hash, run_hash};
+pub use crate::identity::{config_hash, run_hash};
 
 use crate::data::Lock;
 use crate::error::{Error, Result};

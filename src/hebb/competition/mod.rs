@@ -123,7 +123,7 @@ pub(crate) fn argmax(row: &[f32]) -> (usize, f32) {
 
 /// A one-winner-per-row result: `a` keeps the winner's activation.
 pub(crate) fn sparse_post(u: &[f32], units: usize, winners: Vec<u32>) -> Post {
-    let mut a = crate::hebb::map::zeros(u.len());
+    let mut a = crate::nhwc::zeros(u.len());
     for (r, &w) in winners.iter().enumerate() {
         if w != NO_WINNER {
             let i = r * units + w as usize;
@@ -165,7 +165,7 @@ pub(crate) fn report_post(
             }
         })
         .collect();
-    let mut a = crate::hebb::map::zeros(u.len());
+    let mut a = crate::nhwc::zeros(u.len());
     for (r, &w) in winners.iter().enumerate() {
         if w != NO_WINNER {
             let i = r * units + w as usize;

@@ -18,15 +18,15 @@ impl Competition for SoftWta {
     }
 
     fn compete(&mut self, u: &[f32], units: usize, _rows_per_image: usize) -> Result<Post> {
-        let mut a = crate::hebb::map::zeros(u.len());
-        let mut d = crate::hebb::map::zeros(u.len());
+        let mut a = crate::nhwc::zeros(u.len());
+        let mut d = crate::nhwc::zeros(u.len());
         let t = self.t_invert;
         a.par_chunks_mut(units)
             .zip(d.par_chunks_mut(units))
             .zip(u.par_chunks(units))
             .for_each(|((a, d), u)| {
                 let (win, max) = argmax(u);
-                crate::models::kernels::soft_wta_row(u, a, d, t, max, win);
+                crate::kernels::soft_wta_row(u, a, d, t, max, win);
             });
         Ok(Post {
             a,

@@ -34,7 +34,7 @@ impl PlasticityRule for Instar {
             (None, None) => column_sums(&post.a, x.units),
         };
         let fan = x.fan_in();
-        let mut dw = crate::hebb::map::zeros(x.units * fan);
+        let mut dw = crate::nhwc::zeros(x.units * fan);
         dw.par_chunks_mut(fan)
             .zip(w.par_chunks(fan))
             .zip(decay.par_iter())

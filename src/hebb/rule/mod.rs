@@ -39,7 +39,7 @@ impl Correlator<'_> {
 
     /// `Σ_rows a[row, unit] · x[row]` for every unit: `Aᵀ·P`.
     pub fn yx(&self, a: &[f32], winners: Option<&[u32]>) -> Result<Vec<f32>> {
-        let mut out = crate::hebb::map::zeros(self.units * self.fan_in());
+        let mut out = crate::nhwc::zeros(self.units * self.fan_in());
         self.add_yx(a, winners, &mut out, false);
         Ok(out)
     }
@@ -85,7 +85,7 @@ impl Correlator<'_> {
                             }
                             let ar = a[r * units + w as usize];
                             let d = &mut o[(w - lo) as usize * cols..(w - lo + 1) as usize * cols];
-                            crate::models::kernels::axpy(ar, &p[r * cols..(r + 1) * cols], d);
+                            crate::kernels::axpy(ar, &p[r * cols..(r + 1) * cols], d);
                         }
                     });
             }

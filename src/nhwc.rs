@@ -1,6 +1,7 @@
-//! NHWC activation maps and the fixed (non-plastic) stages between
-//! Hebbian layers: batch normalisation, the Triangle nonlinearity, pooling,
-//! and im2col.
+//! NHWC activation maps and the fixed (non-plastic) stages of the report's
+//! CNNs: batch normalisation, the Triangle nonlinearity, pooling, padding
+//! and im2col, shared by the Hebbian engine and the backprop baseline
+//! (neither imports the other for them).
 
 use rayon::prelude::*;
 
@@ -175,7 +176,7 @@ pub fn triangle(x: &mut Map, power: f32) {
             if power == 1.0 {
                 row.iter_mut().for_each(|v| *v = (*v - mean).max(0.0));
             } else {
-                crate::models::kernels::rectified_pow(row, mean, power);
+                crate::kernels::rectified_pow(row, mean, power);
             }
         }
     });
@@ -338,6 +339,23 @@ pub fn im2col_into(
             }
         });
     (out, ho, wo)
+}
+
+/// Gathers CHW images `idx` of `x` into an NHWC batch, mirroring the ones
+/// `flips` marks.
+pub fn gather_chw(x: &[f32], idx: &[usize], flips: &[bool], c: usize, h: usize, w: usize) -> Map {
+    let d = c * h * w;
+    let mut chw = Vec::with_capacity(idx.len() * d);
+    for &i in idx {
+        chw.extend_from_slice(&x[i * d..(i + 1) * d]);
+    }
+    let mut m = Map::from_chw(&chw, idx.len(), c, h, w);
+    for (k, &f) in flips.iter().enumerate() {
+        if f {
+            m.flip_image(k);
+        }
+    }
+    m
 }
 
 #[cfg(test)]

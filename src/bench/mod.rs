@@ -6,6 +6,8 @@
 //! are counted, the median time, achieved GFLOP/s and the ratio to GEMM.
 //! The criterion benches in `bench/` time the same kernels.
 
+mod models;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -242,7 +244,7 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
             run: Box::new(move || net.forward(x.clone(), true).map(|_| ())),
         });
     }
-    out.extend(crate::bench_models::kernels(quick)?);
+    out.extend(models::kernels(quick)?);
     Ok(out)
 }
 

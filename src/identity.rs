@@ -1,4 +1,5 @@
-//! Run identity: a hash of canonical JSON, so that the same resolved
+//! Run identity (a neutral module: the suite, the runner and the
+//! experiments' caches all name things by it): a hash of canonical JSON, so that the same resolved
 //! configuration on the same data with the same code version always maps to
 //! the same result file, which is what makes resume and caching work.
 //! Options an experiment added later are left out at their neutral value

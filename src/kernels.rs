@@ -1,5 +1,7 @@
-//! Small dense kernels for the online (one example at a time) models, where
-//! a tensor library's per-op overhead would dominate.
+//! Small dense SIMD kernels (dot products, axpy, the soft-WTA row, the
+//! online models' inner loops), where a tensor library's per-op overhead
+//! would dominate. The ground floor: it imports nothing of hebbench, and the
+//! Hebbian engine and the models both build on it.
 //!
 //! Each kernel has one portable body. On x86-64 it is compiled a second time
 //! with AVX2 enabled and picked at run time, since the default target only

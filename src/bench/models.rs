@@ -6,7 +6,7 @@ use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::bench::Kernel;
+use super::Kernel;
 use crate::data::bars::Bars;
 use crate::error::Result;
 use crate::models::foldiak::{Foldiak, FoldiakRates, Settling};
