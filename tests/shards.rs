@@ -228,6 +228,18 @@ fn submit(cluster: &Cluster, cache: &Path, data: &Path, suite: &Path, out: &Path
         .to_string()
 }
 
+/// `hebbench status SUITE --out OUT --shards 3`.
+fn status3(cache: &Path, suite: &Path, out: &Path) -> std::process::Output {
+    common::hebbench(cache)
+        .arg("status")
+        .arg(suite)
+        .arg("--out")
+        .arg(out)
+        .args(["--shards", "3"])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_suite_runs_as_a_slurm_job_array_and_a_cancelled_task_is_redone_alone() {
     if std::env::var_os("HEBBENCH_SKIP_SLURM").is_some() {
@@ -245,14 +257,7 @@ fn a_suite_runs_as_a_slurm_job_array_and_a_cancelled_task_is_redone_alone() {
     let out = tmp.path().join("array");
     let job = submit(&cluster, tmp.path(), &data, &suite, &out);
     cluster.wait(&job, Duration::from_secs(300));
-    let status = common::hebbench(tmp.path())
-        .arg("status")
-        .arg(&suite)
-        .arg("--out")
-        .arg(&out)
-        .args(["--shards", "3"])
-        .output()
-        .unwrap();
+    let status = status3(tmp.path(), &suite, &out);
     assert!(status.status.success(), "{}", common::text(&status));
     let plain = tmp.path().join("plain");
     let o = common::hebbench(tmp.path())
@@ -319,14 +324,7 @@ fn a_suite_runs_as_a_slurm_job_array_and_a_cancelled_task_is_redone_alone() {
     for p in before.keys() {
         summarize(p).unwrap_or_else(|e| panic!("{e}"));
     }
-    let status = common::hebbench(tmp.path())
-        .arg("status")
-        .arg(&suite)
-        .arg("--out")
-        .arg(&out)
-        .args(["--shards", "3"])
-        .output()
-        .unwrap();
+    let status = status3(tmp.path(), &suite, &out);
     let text = common::text(&status);
     assert!(
         !status.status.success() && text.contains("1 missing (shard 2: 1)"),

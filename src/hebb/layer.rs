@@ -637,6 +637,17 @@ mod tests {
         HebbConv::new(spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap()
     }
 
+    /// One 3×3 image, channel 0 all 1 and channel 1 all 2.
+    fn two_channel_patch() -> Map {
+        Map {
+            n: 1,
+            h: 3,
+            w: 3,
+            c: 2,
+            data: [1.0, 2.0].repeat(9),
+        }
+    }
+
     #[test]
     fn per_tap_cosine_by_hand() {
         // Report hebb.py L213–222: ŵ[o,:,i,j] = w[o,:,i,j]/‖w[o,:,i,j]‖, then
@@ -649,13 +660,7 @@ mod tests {
         w[0] = 3.0;
         w[1] = 4.0;
         l.w = w;
-        let x = Map {
-            n: 1,
-            h: 3,
-            w: 3,
-            c: 2,
-            data: [1.0, 2.0].repeat(9),
-        };
+        let x = two_channel_patch();
         let y = l.forward(&x, false).unwrap();
         close(&y.data, &[10.2 / 45f32.sqrt()]);
         // The whole-kernel cosine of the same weights: ‖w‖ = √(25 + 8) = √33,
@@ -676,13 +681,7 @@ mod tests {
         w[0] = -2.0;
         w.extend(vec![0.25; 9]);
         l.w = w;
-        let x = Map {
-            n: 1,
-            h: 3,
-            w: 3,
-            c: 2,
-            data: [1.0, 2.0].repeat(9),
-        };
+        let x = two_channel_patch();
         let y = l.forward(&x, false).unwrap();
         close(&y.data, &[7.0 / 3.0, 3.0]);
     }
