@@ -93,6 +93,10 @@ impl Experiment for BackpropCnn {
         "report 003's SoftHebb-Backpropagation baseline: the SoftHebb CNN trained end to end"
     }
 
+    fn cpu_only(&self) -> bool {
+        true
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: BackpropCnnParams = typed(params)?;
         if p.dataset != "cifar10" {

@@ -105,6 +105,10 @@ impl Experiment for FoldiakBars {
         "Földiák (1990) anti-Hebbian network on the bars problem: lines learned against trials"
     }
 
+    fn cpu_only(&self) -> bool {
+        true
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: BarsParams = typed(params)?;
         p.validate()?;

@@ -72,6 +72,10 @@ impl Experiment for FoldiakMnist {
         "Földiák (1990) network on MNIST, binary representations read out by logistic regression"
     }
 
+    fn cpu_only(&self) -> bool {
+        true
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: FoldiakMnistParams = typed(params)?;
         if p.units == 0 || p.tau <= 0.0 || p.readout_batch == 0 {

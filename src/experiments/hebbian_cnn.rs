@@ -266,6 +266,10 @@ impl Experiment for HebbianCnn {
         "report 003's Hebbian CNNs on CIFAR-10: one Hebbian epoch, then a dropout+linear classifier on frozen features"
     }
 
+    fn cpu_only(&self) -> bool {
+        true
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: HebbianCnnParams = typed(params)?;
         if p.dataset != "cifar10" {

@@ -234,6 +234,12 @@ pub trait Experiment: Sync {
     fn cost_estimate(&self, _params: &Params) -> Option<f64> {
         None
     }
+    /// Whether this kind computes on the CPU whatever device it is given
+    /// (hand-written kernels). The runner then refuses other devices, so
+    /// that no result row names a device its arithmetic did not run on.
+    fn cpu_only(&self) -> bool {
+        false
+    }
 }
 
 /// The report's name for which variant a run is: its options of

@@ -67,6 +67,10 @@ impl Experiment for TopographicCoder {
         "seed-002 topographic sparse coder with lateral excitation (MNIST)"
     }
 
+    fn cpu_only(&self) -> bool {
+        true
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: TopoParams = typed(params)?;
         if p.kx == 0 || p.ky == 0 || p.readout_batch == 0 {

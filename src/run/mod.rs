@@ -73,6 +73,29 @@ pub enum Outcome {
     Ran(Status),
 }
 
+/// Fails, naming them, when any of `kinds` computes only on the CPU and
+/// another device was asked for: such a run would record a device it never
+/// used.
+pub fn refuse_cpu_only(kinds: &[&str], device: DeviceChoice) -> Result<()> {
+    if device == DeviceChoice::Cpu {
+        return Ok(());
+    }
+    let mut cpu: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| experiments::lookup(k).is_ok_and(|e| e.cpu_only()))
+        .collect();
+    cpu.sort();
+    cpu.dedup();
+    if cpu.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Params(format!(
+        "experiment kind(s) {} compute on the CPU only (hand-written kernels); run them with --device cpu",
+        cpu.join(", ")
+    )))
+}
+
 /// Where a run's result file lives.
 pub fn result_path(out: &Path, suite: &str, run_hash: &str) -> PathBuf {
     out.join(suite).join(format!("{run_hash}.parquet"))
@@ -86,6 +109,12 @@ pub fn run_suite(
     lock: &Lock,
     opts: &RunOptions,
 ) -> Result<Vec<(RunSpec, Outcome)>> {
+    let selected_kinds: Vec<&str> = suite
+        .filtered(opts.filter.as_deref())
+        .iter()
+        .map(|r| r.experiment.as_str())
+        .collect();
+    refuse_cpu_only(&selected_kinds, opts.device)?;
     let (device, device_label) = opts.device.device()?;
     let provenance = Provenance::collect(&device_label);
     let progress = Progress::new(opts.quiet);
@@ -388,4 +417,25 @@ fn execute(
         &record.to_batch()?,
     )?;
     Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_only_kinds_refuse_another_device_and_say_which() {
+        assert!(refuse_cpu_only(&["hebbian_cnn", "krotov"], DeviceChoice::Cpu).is_ok());
+        assert!(refuse_cpu_only(&["krotov", "supervised"], DeviceChoice::Cuda).is_ok());
+        let e = refuse_cpu_only(
+            &["krotov", "hebbian_cnn", "backprop_cnn", "hebbian_cnn"],
+            DeviceChoice::Cuda,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("backprop_cnn, hebbian_cnn compute on the CPU only"),
+            "{e}"
+        );
+    }
 }
