@@ -353,7 +353,12 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                     Suite::load(f)?
                         .runs
                         .iter()
-                        .map(|r| (r.run_hash(&lock), r.reference.clone()))
+                        .map(|r| {
+                            (
+                                r.run_hash(&lock),
+                                (r.name.clone(), r.seed, r.reference.clone()),
+                            )
+                        })
                         .collect::<std::collections::BTreeMap<_, _>>(),
                 ),
                 None => None,

@@ -19,14 +19,18 @@ use crate::error::{IoContext, Result};
 
 /// Renders the report of `suite` from `dirs` into `out`.
 ///
-/// With the suite's definition (`current`: the run hashes it expands to
-/// now, each with its reference figures), result files of runs the suite no
-/// longer contains (older parameters) are left out and counted, and the
-/// suite's references are the ones shown.
+/// The suite's runs as the report sees them: run hash → (run name, seed,
+/// reference figures).
+pub type SuiteRuns = std::collections::BTreeMap<String, (String, u64, Option<serde_json::Value>)>;
+
+/// With the suite's definition (`current`), result files of runs the suite
+/// no longer contains (older parameters) are left out and counted, the
+/// suite's references are the ones shown, and runs without a result are
+/// listed as not yet run.
 pub fn render(
     dirs: &[PathBuf],
     suite: &str,
-    current: Option<&std::collections::BTreeMap<String, Option<serde_json::Value>>>,
+    current: Option<&SuiteRuns>,
     out: &Path,
     command: &str,
 ) -> Result<Summary> {
@@ -37,7 +41,7 @@ pub fn render(
         runs.runs.retain(|r| cur.contains_key(&r.hash));
         for r in &mut runs.runs {
             r.reference_now = Some(match cur.get(&r.hash) {
-                Some(Some(serde_json::Value::Object(m))) => m.clone(),
+                Some((_, _, Some(serde_json::Value::Object(m)))) => m.clone(),
                 _ => Default::default(),
             });
         }
@@ -75,6 +79,25 @@ pub fn render(
         crate::atomic::write_bytes(&csv, section.table.csv().as_bytes())?;
         let _ = writeln!(md, "CSV: [`{}.csv`]({}.csv)\n", section.slug, section.slug);
         files.push(csv);
+    }
+    if let Some(cur) = current {
+        let have: std::collections::BTreeSet<&str> =
+            runs.runs.iter().map(|r| r.hash.as_str()).collect();
+        let mut missing: Vec<String> = cur
+            .iter()
+            .filter(|(h, _)| !have.contains(h.as_str()))
+            .map(|(_, (name, seed, _))| format!("`{name}` (seed {seed})"))
+            .collect();
+        missing.sort();
+        if !missing.is_empty() {
+            let _ = writeln!(
+                md,
+                "## Not yet run\n\n{} of the suite's {} runs have no result in these directories: {}.\n",
+                missing.len(),
+                cur.len(),
+                missing.join(", ")
+            );
+        }
     }
     let figures = plots::all(&runs, out)?;
     if !figures.is_empty() {
