@@ -256,10 +256,7 @@ pub fn variant_label(experiment: &str, params: &Params) -> String {
     exp.identity_neutral()
         .into_iter()
         .filter_map(|(key, neutral)| {
-            let v = match key.split_once('.') {
-                None => params.get(key),
-                Some((outer, inner)) => params.get(outer).and_then(|o| o.get(inner)),
-            }?;
+            let v = dotted(params, key)?;
             (*v != neutral).then(|| format!("{key}={}", plain(v)))
         })
         .collect::<Vec<_>>()
@@ -274,22 +271,26 @@ pub fn identity_params(experiment: &str, params: &Params) -> Params {
         return p;
     };
     for (key, neutral) in exp.identity_neutral() {
-        match key.split_once('.') {
-            None => {
-                if p.get(key) == Some(&neutral) {
-                    p.remove(key);
-                }
-            }
-            Some((outer, inner)) => {
-                if let Some(Value::Object(m)) = p.get_mut(outer) {
-                    if m.get(inner) == Some(&neutral) {
-                        m.remove(inner);
-                    }
-                }
-            }
+        if dotted(&p, key) != Some(&neutral) {
+            continue;
         }
+        match key.split_once('.') {
+            None => p.remove(key),
+            Some((outer, inner)) => p
+                .get_mut(outer)
+                .and_then(Value::as_object_mut)
+                .and_then(|m| m.remove(inner)),
+        };
     }
     p
+}
+
+/// The value at `key` (`"a.b"`: field `b` of the map at `a`).
+fn dotted<'a>(params: &'a Params, key: &str) -> Option<&'a Value> {
+    match key.split_once('.') {
+        None => params.get(key),
+        Some((outer, inner)) => params.get(outer).and_then(|o| o.get(inner)),
+    }
 }
 
 /// Every experiment kind hebbench knows.

@@ -75,6 +75,13 @@ fn ref_f64(r: &serde_json::Map<String, serde_json::Value>, k: &str) -> Option<f6
     r.get(k).and_then(|v| v.as_f64())
 }
 
+/// Which variant a run is (see [`crate::experiments::variant_label`]).
+fn variant_of(r: &super::data::Run) -> String {
+    let params: crate::experiments::Params =
+        serde_json::from_str(&r.text("params_json")).unwrap_or_default();
+    crate::experiments::variant_label(&r.text("experiment"), &params)
+}
+
 /// Every table the results support.
 pub fn sections(runs: &Runs) -> Result<Vec<Section>> {
     let mut out = vec![results(runs)?];
@@ -127,11 +134,7 @@ fn results(runs: &Runs) -> Result<Section> {
             .iter()
             .filter_map(|r| r.last("epoch"))
             .fold(0f64, f64::max);
-        let variant = all.first().map_or(String::new(), |r| {
-            let params: crate::experiments::Params =
-                serde_json::from_str(&r.text("params_json")).unwrap_or_default();
-            crate::experiments::variant_label(&r.text("experiment"), &params)
-        });
+        let variant = all.first().map_or(String::new(), |r| variant_of(r));
         t.rows.push(vec![
             config.clone(),
             if variant.is_empty() {
@@ -288,13 +291,7 @@ fn ablations(runs: &Runs) -> Result<Option<Section>> {
             .find(|&i| text_cell(&agg, "config", i) == c)
             .and_then(|i| cell(&agg, "test_accuracy_mean", i))
     };
-    let variant = |c: &str| {
-        runs.of_config(c).next().map_or(String::new(), |r| {
-            let params: crate::experiments::Params =
-                serde_json::from_str(&r.text("params_json")).unwrap_or_default();
-            crate::experiments::variant_label(&r.text("experiment"), &params)
-        })
-    };
+    let variant = |c: &str| runs.of_config(c).next().map_or(String::new(), variant_of);
     let mut t = Table {
         header: [
             "configuration",
