@@ -17,7 +17,7 @@ fn main() -> hebbench::Result<()> {
     let competition = std::env::args().nth(1).unwrap_or("soft_wta".into());
     let soft = competition == "soft_wta";
     let opts = LayerOptions {
-        competition: competition.clone(),
+        competition: competition.as_str().into(),
         // The report's soft-WTA rows use plain responses; its hard-WTA rows
         // the cosine activation with surround inhibition.
         activation: if soft {

@@ -9,6 +9,7 @@
 
 pub mod atomic;
 pub mod bench;
+pub mod config;
 pub mod data;
 pub mod error;
 pub mod experiments;

@@ -42,6 +42,12 @@ enum Cmd {
     },
     /// List the experiment kinds a suite can name.
     Experiments,
+    /// Print every parameter of an experiment kind (and of its rules and
+    /// competitions): type, default and what it does.
+    Params {
+        /// The kind, as `hebbench experiments` lists it.
+        kind: String,
+    },
     /// Print the runs a suite expands to, without running them.
     List {
         suite: PathBuf,
@@ -229,6 +235,12 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         Cmd::Experiments => {
             for e in REGISTRY {
                 println!("{:<14} {}", e.name(), e.about());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Params { kind } => {
+            for group in hebbench::experiments::lookup(&kind)?.params() {
+                println!("{}", group.render());
             }
             Ok(ExitCode::SUCCESS)
         }

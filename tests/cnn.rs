@@ -29,6 +29,14 @@ fn test_accuracy(path: &Path) -> Vec<f64> {
     a.iter().map(|v| v.unwrap()).collect()
 }
 
+fn experiment_of(path: &Path) -> String {
+    use arrow::array::{Array, StringArray};
+    let b = &read_parquet(path).unwrap()[0];
+    let a = b.column_by_name("experiment").unwrap();
+    let a = a.as_any().downcast_ref::<StringArray>().unwrap();
+    a.value(0).to_string()
+}
+
 const COMMON: &str = "dataset: cifar10, train_limit: 320, test_limit: 200, width: 0.125, zca: null";
 
 #[test]
@@ -144,4 +152,57 @@ fn every_architecture_and_mode_runs_and_reports() {
             "{p:?}"
         );
     }
+    // Damaged and foreign artefact files are named and skipped, never a
+    // panic: one truncated file, one well-formed file whose weights have
+    // the wrong rank, one whose values do not fill the shape it claims.
+    let hebbian: Vec<_> = files
+        .iter()
+        .filter(|f| experiment_of(f) == "hebbian_cnn")
+        .collect();
+    let arts: Vec<_> = hebbian
+        .iter()
+        .map(|f| {
+            copy.join("a")
+                .join(f.file_name().unwrap())
+                .with_extension("safetensors")
+        })
+        .collect();
+    std::fs::write(&arts[0], b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\":").unwrap();
+    let t = candle_core::Tensor::zeros(
+        (4, 3, 2),
+        candle_core::DType::F32,
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    candle_core::safetensors::save(
+        &std::collections::HashMap::from([("layer0_weights".to_string(), t)]),
+        &arts[1],
+    )
+    .unwrap();
+    let mut bytes = std::fs::read(hebbian[2].with_extension("safetensors")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&arts[2], bytes).unwrap();
+    let rep2 = dir.path().join("report2");
+    let o = hebbench(cache.path())
+        .args(["report"])
+        .arg(&copy)
+        .args(["--suite", "a", "--out"])
+        .arg(&rep2)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let index = std::fs::read_to_string(rep2.join("index.md")).unwrap();
+    let skipped: Vec<&str> = index
+        .lines()
+        .filter(|l| l.starts_with("Skipped the figures of"))
+        .collect();
+    assert_eq!(skipped.len(), 3, "{index}");
+    for a in &arts[..3] {
+        let name = a.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            skipped.iter().any(|l| l.contains(&name)),
+            "{name} not named: {skipped:?}"
+        );
+    }
+    assert!(index.contains("expected 4 non-empty dimensions"), "{index}");
 }

@@ -181,11 +181,11 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
     }
     // Each SoftHebb layer's own training step (soft-WTA, the report's
     // per-layer temperatures and rates): forward, competition, update.
-    let t_invert = [1.0, 0.65, 0.25];
     let lr = [0.08, 0.005, 0.01];
     for (i, &(cin, cout, k, pad, hw)) in SOFTHEBB.iter().enumerate() {
         let mut l = layer(cin, cout, k, pad, "instar", "soft_wta")?;
-        l.spec.competition_params.t_invert = t_invert[i];
+        // Block i takes soft_wta's default temperature for that block.
+        l.spec.block = i;
         l.spec.lr = lr[i];
         l.spec.lr_norm_power = Some(0.5);
         let mut l = HebbConv::new(l.spec, &mut ChaCha8Rng::seed_from_u64(i as u64))?;

@@ -6,7 +6,6 @@ use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
 use super::{resolved, typed, Checked, Experiment, Params, Phase, RunContext, RunOutput};
 use crate::data::transforms::normalise_channels;
@@ -19,66 +18,39 @@ use crate::train::EpochMetrics;
 /// The experiment kind `backprop_cnn`.
 pub struct BackpropCnn;
 
-fn d_cifar() -> String {
-    "cifar10".into()
-}
-fn d_one() -> f64 {
-    1.0
-}
-fn d_init() -> BpInit {
-    BpInit::Hebbian
-}
-fn d_epochs() -> usize {
-    5
-}
-fn d_batch() -> usize {
-    64
-}
-fn d_lr() -> f64 {
-    0.01
-}
-fn d_dropout() -> f32 {
-    0.5
-}
-fn d_true() -> bool {
-    true
-}
-
-/// Parameters of a `backprop_cnn` run (defaults: the report's settings).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackpropCnnParams {
-    #[serde(default = "d_cifar")]
-    pub dataset: String,
-    #[serde(default)]
-    pub train_limit: Option<usize>,
-    #[serde(default)]
-    pub test_limit: Option<usize>,
-    #[serde(default = "d_one")]
-    pub width: f64,
-    #[serde(default = "d_init")]
-    pub init: BpInit,
-    #[serde(default = "d_epochs")]
-    pub epochs: usize,
-    #[serde(default = "d_batch")]
-    pub batch: usize,
-    #[serde(default = "d_lr")]
-    pub lr: f64,
-    #[serde(default = "d_dropout")]
-    pub dropout: f32,
-    #[serde(default = "d_true")]
-    pub flip: bool,
-    /// `triangle` (the Hebbian models') or `relu` (the report's baseline).
-    #[serde(default)]
-    pub activation: BpActivation,
-    /// Reshuffle the training images every epoch (the report's loader does
-    /// not: data.py L225, `shuffle=False`).
-    #[serde(default = "d_true")]
-    pub shuffle: bool,
-    /// Mirror each test image at random at every evaluation, as the
-    /// report's test transform does (data.py L215, L224).
-    #[serde(default)]
-    pub test_flip: bool,
+crate::config! {
+    /// Parameters of a `backprop_cnn` run (defaults: the report's settings).
+    pub struct BackpropCnnParams {
+        /// The dataset (only `cifar10`).
+        pub dataset: String = ("cifar10".into()),
+        /// Use only the first N training images.
+        pub train_limit: Option<usize> = None,
+        /// Use only the first N test images.
+        pub test_limit: Option<usize> = None,
+        /// Channel multiplier (quick suites use narrower layers).
+        pub width: f64 = 1.0,
+        /// Conv weight init: `hebbian` (the Hebbian models' N(0,1)·25/√fan_in)
+        /// or `default` (PyTorch's Kaiming uniform).
+        pub init: BpInit = (BpInit::Hebbian),
+        /// Training epochs.
+        pub epochs: usize = 5,
+        /// Minibatch.
+        pub batch: usize = 64,
+        /// Adam learning rate.
+        pub lr: f64 = 0.01,
+        /// Dropout before the linear classifier.
+        pub dropout: f32 = 0.5,
+        /// Random horizontal flips of the training images.
+        pub flip: bool = true,
+        /// `triangle` (the Hebbian models') or `relu` (the report's baseline).
+        pub activation: BpActivation = (BpActivation::Triangle),
+        /// Reshuffle the training images every epoch (the report's loader does
+        /// not: data.py L225, `shuffle=False`).
+        pub shuffle: bool = true,
+        /// Mirror each test image at random at every evaluation, as the
+        /// report's test transform does (data.py L215, L224).
+        pub test_flip: bool = false,
+    }
 }
 
 const STREAM_INIT: u64 = 1;
@@ -91,6 +63,13 @@ impl Experiment for BackpropCnn {
 
     fn about(&self) -> &'static str {
         "report 003's SoftHebb-Backpropagation baseline: the SoftHebb CNN trained end to end"
+    }
+
+    fn params(&self) -> Vec<crate::config::ParamGroup> {
+        vec![crate::config::ParamGroup::of::<BackpropCnnParams>(
+            self.name(),
+            self.about(),
+        )]
     }
 
     fn cpu_only(&self) -> bool {

@@ -3,10 +3,9 @@
 //! cost, and snapshots of `Q` for the report's "Figure 3".
 
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-use super::defaults::{d_lambda, d_steps, d_tau, d_tol, d_wgamma};
+use super::defaults;
 use super::{resolved, typed, Artefact, Checked, Experiment, Params, Phase, RunContext, RunOutput};
 use crate::data::bars::Bars;
 use crate::error::{Error, Result};
@@ -15,66 +14,48 @@ use crate::models::foldiak::{Foldiak, FoldiakRates, Settling};
 /// The experiment kind `foldiak_bars`.
 pub struct FoldiakBars;
 
-fn d8() -> usize {
-    8
-}
-fn d_p() -> f64 {
-    0.125
-}
-fn d_trials() -> usize {
-    2400
-}
-fn d_every() -> usize {
-    100
-}
-fn d_snap() -> usize {
-    400
-}
-
-/// Parameters of a bars run; defaults follow Földiák (1990) and the seed.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct BarsParams {
-    #[serde(default = "d8")]
-    pub rows: usize,
-    #[serde(default = "d8")]
-    pub cols: usize,
-    /// Probability of each line.
-    #[serde(default = "d_p")]
-    pub p_line: f64,
-    /// Output units; default one per line.
-    #[serde(default)]
-    pub units: Option<usize>,
-    pub alpha: f64,
-    pub beta: f64,
-    pub gamma: f64,
-    #[serde(default = "d_lambda")]
-    pub lambda: f64,
-    #[serde(default = "d_tau")]
-    pub tau: f64,
-    #[serde(default = "d_tol")]
-    pub tol: f64,
-    #[serde(default = "d_steps")]
-    pub max_steps: usize,
-    /// Warm-up trials with α = β = 0 (thresholds only).
-    #[serde(default)]
-    pub warmup: usize,
-    #[serde(default = "d_wgamma")]
-    pub warmup_gamma: f64,
-    #[serde(default = "d_lambda")]
-    pub warmup_lambda: f64,
-    #[serde(default = "d_trials")]
-    pub trials: usize,
-    /// Lines learned is measured every this many trials.
-    #[serde(default = "d_every")]
-    pub curve_every: usize,
-    /// `Q` is saved every this many trials.
-    #[serde(default = "d_snap")]
-    pub snapshot_every: usize,
+crate::config! {
+    /// Parameters of a `foldiak_bars` run (Földiák 1990, the bars problem).
+    pub struct BarsParams {
+        /// Grid rows.
+        pub rows: usize = 8,
+        /// Grid columns.
+        pub cols: usize = 8,
+        /// Probability of each line.
+        pub p_line: f64 = 0.125,
+        /// Output units; default one per line.
+        pub units: Option<usize> = None,
+        /// Anti-Hebbian (lateral) learning rate α.
+        pub alpha: f64 = required,
+        /// Hebbian (feedforward) learning rate β.
+        pub beta: f64 = required,
+        /// Threshold learning rate γ.
+        pub gamma: f64 = required,
+        /// Sigmoid gain λ.
+        pub lambda: f64 = (defaults::LAMBDA),
+        /// Settling time constant τ.
+        pub tau: f64 = (defaults::TAU),
+        /// Settling tolerance (relative change of y per step).
+        pub tol: f64 = (defaults::TOL),
+        /// Settling step limit.
+        pub max_steps: usize = (defaults::STEPS),
+        /// Warm-up trials with α = β = 0 (thresholds only).
+        pub warmup: usize = 0,
+        /// Threshold rate during warm-up.
+        pub warmup_gamma: f64 = (defaults::WARMUP_GAMMA),
+        /// Sigmoid gain during warm-up.
+        pub warmup_lambda: f64 = (defaults::LAMBDA),
+        /// Learning trials.
+        pub trials: usize = 2400,
+        /// Lines learned is measured every this many trials.
+        pub curve_every: usize = 100,
+        /// `Q` is saved every this many trials.
+        pub snapshot_every: usize = 400,
+    }
 }
 
 impl BarsParams {
-    fn validate(&self) -> Result<()> {
+    fn check_values(&self) -> Result<()> {
         if self.rows == 0 || self.cols == 0 || !(0.0..=1.0).contains(&self.p_line) {
             return Err(Error::Params(
                 "`rows`, `cols` must be positive and `p_line` in [0, 1]".into(),
@@ -105,19 +86,49 @@ impl Experiment for FoldiakBars {
         "Földiák (1990) anti-Hebbian network on the bars problem: lines learned against trials"
     }
 
+    fn params(&self) -> Vec<crate::config::ParamGroup> {
+        vec![crate::config::ParamGroup::of::<BarsParams>(
+            self.name(),
+            self.about(),
+        )]
+    }
+
+    fn figures(
+        &self,
+        arts: &super::figures::Artefacts,
+        config: &str,
+        seed: u64,
+    ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
+        use super::figures::{Colour, FigureSpec, Tiles};
+        let Some((shape, q)) = arts.get("q_snapshots", 4)? else {
+            return Ok(Vec::new());
+        };
+        let (k, units, r, c) = (shape[0], shape[1], shape[2], shape[3]);
+        Ok(vec![FigureSpec::Grid {
+            stem: "q_snapshots".into(),
+            heading: format!("Q snapshots: {config}"),
+            caption: "Földiák's Figure 3: each unit's weights over the 8×8 grid as training proceeds.".into(),
+            title: format!("{config}: feedforward weights Q over training"),
+            subtitle: format!("one row per snapshot (every 400 trials, first row at the start), one column per unit ({units}); seed {seed}; grey: min–max per unit"),
+            tiles: vec![Tiles { colour: Colour::Grey, data: q.to_vec(), n: k * units, h: r, w: c }],
+            cols: units,
+            scale: 6,
+        }])
+    }
+
     fn cpu_only(&self) -> bool {
         true
     }
 
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: BarsParams = typed(params)?;
-        p.validate()?;
+        p.check_values()?;
         resolved("synthetic/bars", &p)
     }
 
     fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
         let p: BarsParams = typed(params)?;
-        p.validate()?;
+        p.check_values()?;
         let bars = Bars::uniform(p.rows, p.cols, p.p_line);
         let units = p.units.unwrap_or(bars.lines());
         let m = p.rows * p.cols;

@@ -5,10 +5,9 @@
 
 use candle_core::Tensor;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-use super::defaults::{d_lambda, d_rbatch, d_rlr, d_steps, d_tau, d_tol, d_wgamma};
+use super::defaults;
 use super::{
     resolved, timed, typed, Artefact, Checked, Experiment, Params, Phase, RunContext, RunOutput,
 };
@@ -19,44 +18,49 @@ use crate::train::readout::{Labelled, ReadoutSchedule};
 /// The experiment kind `foldiak_mnist`.
 pub struct FoldiakMnist;
 
-/// Parameters of a `foldiak_mnist` run.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FoldiakMnistParams {
-    #[serde(default)]
-    pub train_limit: Option<usize>,
-    #[serde(default)]
-    pub test_limit: Option<usize>,
-    pub units: usize,
-    /// Target firing probability of every unit.
-    pub p: f64,
-    pub alpha: f64,
-    pub beta: f64,
-    pub gamma: f64,
-    #[serde(default = "d_lambda")]
-    pub lambda: f64,
-    #[serde(default = "d_tau")]
-    pub tau: f64,
-    #[serde(default = "d_tol")]
-    pub tol: f64,
-    #[serde(default = "d_steps")]
-    pub max_steps: usize,
-    /// Warm-up passes (thresholds only, α = β = 0).
-    #[serde(default)]
-    pub warmup_epochs: usize,
-    #[serde(default = "d_wgamma")]
-    pub warmup_gamma: f64,
-    #[serde(default = "d_lambda")]
-    pub warmup_lambda: f64,
-    /// Learning passes over the training images.
-    pub epochs: usize,
-    pub readout_epochs: usize,
-    #[serde(default = "d_rbatch")]
-    pub readout_batch: usize,
-    #[serde(default = "d_rlr")]
-    pub readout_lr: f64,
-    #[serde(default)]
-    pub readout_lr_final: Option<f64>,
+crate::config! {
+    /// Parameters of a `foldiak_mnist` run (Földiák's network on MNIST, then
+    /// a logistic readout).
+    pub struct FoldiakMnistParams {
+        /// Use only the first N training images.
+        pub train_limit: Option<usize> = None,
+        /// Use only the first N test images.
+        pub test_limit: Option<usize> = None,
+        /// Output units.
+        pub units: usize = required,
+        /// Target firing probability of every unit.
+        pub p: f64 = required,
+        /// Anti-Hebbian (lateral) learning rate α.
+        pub alpha: f64 = required,
+        /// Hebbian (feedforward) learning rate β.
+        pub beta: f64 = required,
+        /// Threshold learning rate γ.
+        pub gamma: f64 = required,
+        /// Sigmoid gain λ.
+        pub lambda: f64 = (defaults::LAMBDA),
+        /// Settling time constant τ.
+        pub tau: f64 = (defaults::TAU),
+        /// Settling tolerance (relative change of y per step).
+        pub tol: f64 = (defaults::TOL),
+        /// Settling step limit.
+        pub max_steps: usize = (defaults::STEPS),
+        /// Warm-up passes (thresholds only, α = β = 0).
+        pub warmup_epochs: usize = 0,
+        /// Threshold rate during warm-up.
+        pub warmup_gamma: f64 = (defaults::WARMUP_GAMMA),
+        /// Sigmoid gain during warm-up.
+        pub warmup_lambda: f64 = (defaults::LAMBDA),
+        /// Learning passes over the training images.
+        pub epochs: usize = required,
+        /// Readout epochs.
+        pub readout_epochs: usize = required,
+        /// Readout minibatch.
+        pub readout_batch: usize = (defaults::READOUT_BATCH),
+        /// Readout Adam learning rate.
+        pub readout_lr: f64 = (defaults::READOUT_LR),
+        /// Final readout learning rate (geometric annealing); default: constant.
+        pub readout_lr_final: Option<f64> = None,
+    }
 }
 
 const STREAM_INIT: u64 = 1;
@@ -70,6 +74,41 @@ impl Experiment for FoldiakMnist {
 
     fn about(&self) -> &'static str {
         "Földiák (1990) network on MNIST, binary representations read out by logistic regression"
+    }
+
+    fn params(&self) -> Vec<crate::config::ParamGroup> {
+        vec![crate::config::ParamGroup::of::<FoldiakMnistParams>(
+            self.name(),
+            self.about(),
+        )]
+    }
+
+    fn figures(
+        &self,
+        arts: &super::figures::Artefacts,
+        config: &str,
+        seed: u64,
+    ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
+        use super::figures::{Colour, FigureSpec, Tiles};
+        let Some((shape, q)) = arts.get("q", 3)? else {
+            return Ok(Vec::new());
+        };
+        Ok(vec![FigureSpec::Grid {
+            stem: "q".into(),
+            heading: format!("Feedforward weights: {config}"),
+            caption: "Each unit's learned weights on the 28×28 input.".into(),
+            title: format!("{config}: feedforward weights"),
+            subtitle: format!("{} units, seed {seed}", shape[0]),
+            tiles: vec![Tiles {
+                colour: Colour::Signed,
+                data: q.to_vec(),
+                n: shape[0],
+                h: shape[1],
+                w: shape[2],
+            }],
+            cols: 14,
+            scale: 3,
+        }])
     }
 
     fn cpu_only(&self) -> bool {

@@ -7,7 +7,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{resolved, timed, typed, Artefact, Checked, Experiment, Params, RunContext, RunOutput};
+use super::{timed, Artefact, Checked, Experiment, Params, RunContext, RunOutput};
+use crate::config::{Config, PartSpec};
 use crate::data::transforms::{chw_to_hwc, normalise_channels};
 use crate::data::zca::Zca;
 use crate::error::{Error, Result};
@@ -21,166 +22,92 @@ use crate::train::frozen::{train_head, FeatureStore, HeadSchedule};
 /// The experiment kind `hebbian_cnn`.
 pub struct HebbianCnn;
 
-fn d_cifar() -> String {
-    "cifar10".into()
-}
-fn d_rule() -> String {
-    "instar".into()
-}
-fn d_lr() -> Vec<f64> {
-    vec![0.1]
-}
-fn d_t_invert() -> Vec<f64> {
-    vec![1.0, 0.65, 0.25]
-}
-fn d_stat_k() -> f64 {
-    2.0
-}
-fn d_window() -> usize {
-    500
-}
-fn d_one() -> f64 {
-    1.0
-}
-fn d_zca() -> Option<f64> {
-    Some(1e-3)
-}
-fn d_true() -> bool {
-    true
-}
-fn d_epochs() -> usize {
-    1
-}
-fn d_batch() -> usize {
-    64
-}
-fn d_cepochs() -> usize {
-    5
-}
-fn d_clr() -> f64 {
-    1e-3
-}
-fn d_dropout() -> f64 {
-    0.5
-}
-
-/// Parameters of a `hebbian_cnn` run (defaults: the report's settings).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct HebbianCnnParams {
-    #[serde(default = "d_cifar")]
-    pub dataset: String,
-    #[serde(default)]
-    pub train_limit: Option<usize>,
-    #[serde(default)]
-    pub test_limit: Option<usize>,
-    /// softhebb, hardhebb, lagani_short, lagani_long, softhebb_depthwise,
-    /// hardhebb_depthwise, softhebb_residual.
-    pub arch: String,
-    #[serde(default = "d_rule")]
-    pub rule: String,
-    pub competition: String,
-    #[serde(default)]
-    pub activation: Activation,
-    /// What the cosine activation normalises: `kernel` (a true cosine) or
-    /// `per_tap` (the report's hebb.py L213: each tap across channels).
-    #[serde(default)]
-    pub cosine: CosineNorm,
-    #[serde(default)]
-    pub weight_norm: bool,
-    #[serde(default)]
-    pub surround: bool,
-    #[serde(default)]
-    pub dale: bool,
-    /// Under `dale`, store `|w|` after every step (the report's
-    /// hebb_abs_depthwise `local_update`, L361–363).
-    #[serde(default)]
-    pub dale_reflect: bool,
-    #[serde(default)]
-    pub presynaptic: Option<Presynaptic>,
-    /// Hebbian step size per block (the last value repeats).
-    #[serde(default = "d_lr")]
-    pub lr: Vec<f64>,
-    /// SoftHebb's norm-dependent schedule `lr·(|‖w‖−1|+1e-10)^power`.
-    #[serde(default)]
-    pub lr_norm_power: Option<f64>,
-    /// Soft-WTA inverse temperature per block (the last value repeats).
-    #[serde(default = "d_t_invert")]
-    pub t_invert: Vec<f64>,
-    #[serde(default = "d_stat_k")]
-    pub stat_k: f64,
-    #[serde(default = "d_window")]
-    pub temporal_window: usize,
-    /// The update of the threshold competitions (`temporal`,
-    /// `statistical`): `standard` (hard-WTA Instar among the units above
-    /// threshold, post factor y) or `report` (the printed code's: units
-    /// below threshold zeroed before the top-1, post factor y²; hebb.py
-    /// L316–341).
-    #[serde(default)]
-    pub threshold_update: ThresholdUpdate,
-    /// Channel multiplier (quick suites use narrower layers).
-    #[serde(default = "d_one")]
-    pub width: f64,
-    /// ZCA ε; `null` uses per-channel normalisation instead.
-    #[serde(default = "d_zca")]
-    pub zca: Option<f64>,
-    /// The pixel order the ZCA matrix is fitted in: `correct` (the CHW
-    /// order it is applied in) or `report` (data.py L147–160: fitted on the
-    /// HWC-ordered `trn_set.data`, applied to CHW `ToTensor()` vectors).
-    #[serde(default)]
-    pub zca_layout: ZcaLayout,
-    /// The images the ZCA is fitted on: `train` or `train_test` (data.py
-    /// L147: the report's fit takes train and test together).
-    #[serde(default)]
-    pub zca_fit: ZcaFit,
-    /// Random horizontal flips (Hebbian phase and classifier).
-    #[serde(default = "d_true")]
-    pub flip: bool,
-    #[serde(default = "d_true")]
-    pub shuffle: bool,
-    /// Learning passes change the weights. `false` still runs the Hebbian
-    /// epoch's forward passes (BatchNorm learns its statistics) with the
-    /// weights left at their random init: the random-weights control, and
-    /// what the report's printed depthwise script does (L185, the
-    /// optimiser step commented out).
-    #[serde(default = "d_true")]
-    pub plasticity: bool,
-    #[serde(default = "d_epochs")]
-    pub hebb_epochs: usize,
-    #[serde(default = "d_batch")]
-    pub hebb_batch: usize,
-    #[serde(default = "d_cepochs")]
-    pub classifier_epochs: usize,
-    #[serde(default = "d_batch")]
-    pub classifier_batch: usize,
-    #[serde(default = "d_clr")]
-    pub classifier_lr: f64,
-    /// Per-epoch factor on the classifier's rate (1: constant, the report).
-    #[serde(default = "d_one")]
-    pub classifier_lr_decay: f64,
-    #[serde(default = "d_dropout")]
-    pub dropout: f64,
-    /// Standardise each feature with the training set's mean and std
-    /// before the classifier (the report's head takes raw features).
-    #[serde(default)]
-    pub standardize_features: bool,
-    /// Shuffle the classifier's training images every epoch (the report's
-    /// loaders do not: data.py L225–227, `shuffle=False`).
-    #[serde(default = "d_true")]
-    pub classifier_shuffle: bool,
-    /// Mirror each test image at random at every evaluation, as the
-    /// report's test transform does (data.py L215, L224).
-    #[serde(default)]
-    pub test_flip: bool,
-}
-
-/// See [`HebbianCnnParams::threshold_update`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ThresholdUpdate {
-    #[default]
-    Standard,
-    Report,
+crate::config! {
+    validate = HebbianCnnParams::check_values;
+    /// Parameters of a `hebbian_cnn` run (defaults: the report's settings).
+    /// The competition's and the rule's own parameters (`t_invert`,
+    /// `stat_k`, …) sit beside these; `hebbench params hebbian_cnn` lists
+    /// them.
+    pub struct HebbianCnnParams {
+        /// The dataset (only `cifar10`).
+        pub dataset: String = ("cifar10".into()),
+        /// Use only the first N training images.
+        pub train_limit: Option<usize> = None,
+        /// Use only the first N test images.
+        pub test_limit: Option<usize> = None,
+        /// softhebb, hardhebb, lagani_short, lagani_long, softhebb_depthwise,
+        /// hardhebb_depthwise, softhebb_residual.
+        pub arch: String = required,
+        /// The plasticity rule (`hebbench params hebbian_cnn` lists them).
+        pub rule: String = ("instar".into()),
+        /// The competition mode.
+        pub competition: String = required,
+        /// `plain` (u = w·x) or `cosine`.
+        pub activation: Activation = (Activation::Plain),
+        /// What the cosine activation normalises: `kernel` (a true cosine) or
+        /// `per_tap` (the report's hebb.py L213: each tap across channels).
+        pub cosine: CosineNorm = (CosineNorm::Kernel),
+        /// Normalise kernels to unit length before the forward pass.
+        pub weight_norm: bool = false,
+        /// The 5×5 difference-of-Gaussians lateral inhibition on k > 1 layers.
+        pub surround: bool = false,
+        /// Dale's principle: the forward pass uses |w|.
+        pub dale: bool = false,
+        /// Under `dale`, store `|w|` after every step (the report's
+        /// hebb_abs_depthwise `local_update`, L361–363).
+        pub dale_reflect: bool = false,
+        /// Presynaptic competition between a unit's couplings
+        /// (`{kind, dim, apply}`), or none.
+        pub presynaptic: Option<Presynaptic> = None,
+        /// Hebbian step size per block (the last value repeats).
+        pub lr: Vec<f64> = (vec![0.1]),
+        /// SoftHebb's norm-dependent schedule `lr·(|‖w‖−1|+1e-10)^power`.
+        pub lr_norm_power: Option<f64> = None,
+        /// Channel multiplier (quick suites use narrower layers).
+        pub width: f64 = 1.0,
+        /// ZCA ε; `null` uses per-channel normalisation instead.
+        pub zca: Option<f64> = (Some(1e-3)),
+        /// The pixel order the ZCA matrix is fitted in: `correct` (the CHW
+        /// order it is applied in) or `report` (data.py L147–160: fitted on
+        /// the HWC-ordered `trn_set.data`, applied to CHW `ToTensor()` vectors).
+        pub zca_layout: ZcaLayout = (ZcaLayout::Correct),
+        /// The images the ZCA is fitted on: `train` or `train_test` (data.py
+        /// L147: the report's fit takes train and test together).
+        pub zca_fit: ZcaFit = (ZcaFit::Train),
+        /// Random horizontal flips (Hebbian phase and classifier).
+        pub flip: bool = true,
+        /// Shuffle the Hebbian phase's images.
+        pub shuffle: bool = true,
+        /// Learning passes change the weights. `false` still runs the Hebbian
+        /// epoch's forward passes (BatchNorm learns its statistics) with the
+        /// weights left at their random init: the random-weights control, and
+        /// what the report's printed depthwise script does (L185, the
+        /// optimiser step commented out).
+        pub plasticity: bool = true,
+        /// Hebbian epochs.
+        pub hebb_epochs: usize = 1,
+        /// Images per Hebbian step.
+        pub hebb_batch: usize = 64,
+        /// Classifier epochs (every epoch is recorded).
+        pub classifier_epochs: usize = 5,
+        /// Classifier minibatch.
+        pub classifier_batch: usize = 64,
+        /// Classifier Adam learning rate.
+        pub classifier_lr: f64 = 1e-3,
+        /// Per-epoch factor on the classifier's rate (1: constant, the report).
+        pub classifier_lr_decay: f64 = 1.0,
+        /// Dropout before the linear classifier.
+        pub dropout: f64 = 0.5,
+        /// Standardise each feature with the training set's mean and std
+        /// before the classifier (the report's head takes raw features).
+        pub standardize_features: bool = false,
+        /// Shuffle the classifier's training images every epoch (the report's
+        /// loaders do not: data.py L225–227, `shuffle=False`).
+        pub classifier_shuffle: bool = true,
+        /// Mirror each test image at random at every evaluation, as the
+        /// report's test transform does (data.py L215, L224).
+        pub test_flip: bool = false,
+    }
 }
 
 /// The pixel order of the ZCA fit (see [`HebbianCnnParams::zca_layout`]).
@@ -221,27 +148,155 @@ const STREAM_INIT: u64 = 1;
 const STREAM_DATA: u64 = 2;
 const STREAM_HEAD: u64 = 3;
 
-impl HebbianCnnParams {
-    fn layer_options(&self) -> LayerOptions {
-        LayerOptions {
-            rule: self.rule.clone(),
-            competition: self.competition.clone(),
-            activation: self.activation,
-            cosine: self.cosine,
-            weight_norm: self.weight_norm,
-            surround: self.surround,
-            dale: self.dale,
-            dale_reflect: self.dale_reflect,
-            presynaptic: self.presynaptic,
-            lr: self.lr.iter().map(|&v| v as f32).collect(),
-            lr_norm_power: self.lr_norm_power.map(|v| v as f32),
-            t_invert: self.t_invert.iter().map(|&v| v as f32).collect(),
-            stat_k: self.stat_k as f32,
-            window: self.temporal_window,
-            threshold_report: self.threshold_update == ThresholdUpdate::Report,
-            width: self.width,
-            plastic: self.plasticity,
+/// The part keys run identities have covered since before the parts owned
+/// their parameters; every other part key is left out of a run's identity
+/// at its default, so that a new part never orphans earlier results.
+const PINNED_PART_KEYS: [&str; 3] = ["t_invert", "stat_k", "temporal_window"];
+
+/// Every parameter of every registered competition and rule, at its
+/// default (a key two parts share, such as `threshold_update`, once).
+fn part_defaults() -> Params {
+    let mut all = Params::new();
+    for c in competition::REGISTRY {
+        all.extend(c.defaults());
+    }
+    for r in rule::REGISTRY {
+        all.extend(r.defaults());
+    }
+    all
+}
+
+/// A run's parameters: the kind's own, and its parts' (resolved: every
+/// part key, given or default).
+pub struct Parsed {
+    /// The kind's own parameters.
+    pub p: HebbianCnnParams,
+    /// The parameters of every competition and rule.
+    pub parts: Params,
+}
+
+impl std::ops::Deref for Parsed {
+    type Target = HebbianCnnParams;
+    fn deref(&self) -> &HebbianCnnParams {
+        &self.p
+    }
+}
+
+impl Parsed {
+    /// Splits `params` into the kind's and the parts' keys, checking both:
+    /// a value for a part the run does not use is an error, not a silent
+    /// no-op (unless it is that part's default, as in resolved parameters).
+    pub fn from_params(params: &Params) -> Result<Parsed> {
+        let own_keys = HebbianCnnParams::keys();
+        let mut parts = part_defaults();
+        let (mut own, mut given) = (Params::new(), Params::new());
+        for (k, v) in params {
+            if own_keys.contains(&k.as_str()) {
+                own.insert(k.clone(), v.clone());
+            } else if parts.contains_key(k) {
+                given.insert(k.clone(), v.clone());
+            } else {
+                let mut valid: Vec<&str> = own_keys.clone();
+                valid.extend(parts.keys().map(String::as_str));
+                valid.sort_unstable();
+                return Err(Error::Params(format!(
+                    "unknown field `{k}`, expected one of {}",
+                    valid
+                        .iter()
+                        .map(|v| format!("`{v}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
         }
+        let p = HebbianCnnParams::from_params(&own)?;
+        let comp = competition::lookup(&p.competition)?;
+        let rule = rule::lookup(&p.rule)?;
+        let (ck, rk) = (comp.keys(), rule.keys());
+        // Resolved parameters carry every part's defaults; only a value
+        // that would change an unused part is an error.
+        if let Some(k) = given.iter().find_map(|(k, v)| {
+            let unused = !ck.contains(&k.as_str()) && !rk.contains(&k.as_str());
+            (unused && parts.get(k) != Some(v)).then_some(k)
+        }) {
+            return Err(Error::Params(format!(
+                "`{k}` is not a parameter of competition `{}` or rule `{}` (see `hebbench params hebbian_cnn`)",
+                p.competition, p.rule
+            )));
+        }
+        // Building the two parts checks their values.
+        (comp.build)(&comp.select(&given), 0)?;
+        (rule.build)(&rule.select(&given), 1)?;
+        parts.append(&mut given);
+        Ok(Parsed { p, parts })
+    }
+
+    /// Every parameter, defaults included, as results record them.
+    pub fn resolved(&self) -> Result<Params> {
+        let mut all = super::resolved(&self.dataset, &self.p)?.params;
+        all.extend(self.parts.clone());
+        Ok(all)
+    }
+
+    fn part(&self, name: &str, keys: Vec<&'static str>) -> PartSpec {
+        PartSpec {
+            name: name.to_string(),
+            params: self
+                .parts
+                .iter()
+                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn layer_options(&self) -> Result<LayerOptions> {
+        let p = &self.p;
+        Ok(LayerOptions {
+            rule: self.part(&p.rule, rule::lookup(&p.rule)?.keys()),
+            competition: self.part(&p.competition, competition::lookup(&p.competition)?.keys()),
+            activation: p.activation,
+            cosine: p.cosine,
+            weight_norm: p.weight_norm,
+            surround: p.surround,
+            dale: p.dale,
+            dale_reflect: p.dale_reflect,
+            presynaptic: p.presynaptic,
+            lr: p.lr.iter().map(|&v| v as f32).collect(),
+            lr_norm_power: p.lr_norm_power.map(|v| v as f32),
+            width: p.width,
+            plastic: p.plasticity,
+        })
+    }
+}
+
+impl HebbianCnnParams {
+    fn check_values(&self) -> Result<()> {
+        let p = self;
+        if p.dataset != "cifar10" {
+            return Err(Error::Params(format!(
+                "unknown dataset `{}`; valid choices: cifar10",
+                p.dataset
+            )));
+        }
+        one_of("architecture", &p.arch, &architecture_names())?;
+        one_of("learning rule", &p.rule, &rule::names())?;
+        one_of("competition", &p.competition, &competition::names())?;
+        if p.hebb_batch == 0 || p.classifier_batch == 0 {
+            return Err(Error::Params("batch sizes must be positive".into()));
+        }
+        if p.lr.is_empty() {
+            return Err(Error::Params("`lr` needs at least one value".into()));
+        }
+        if p.test_flip && !p.flip {
+            return Err(Error::Params("`test_flip` needs `flip: true`".into()));
+        }
+        if p.width.is_nan() || p.width <= 0.0 || !(0.0..1.0).contains(&p.dropout) {
+            return Err(Error::Params(
+                "`width` must be > 0 and `dropout` in [0, 1)".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -270,42 +325,105 @@ impl Experiment for HebbianCnn {
         true
     }
 
+    fn params(&self) -> Vec<crate::config::ParamGroup> {
+        use crate::config::ParamGroup;
+        let mut g = vec![ParamGroup::of::<HebbianCnnParams>(
+            self.name(),
+            self.about(),
+        )];
+        g.extend(ParamGroup::parts("competition", competition::REGISTRY));
+        g.extend(ParamGroup::parts("rule", rule::REGISTRY));
+        g
+    }
+
+    fn figures(
+        &self,
+        arts: &super::figures::Artefacts,
+        config: &str,
+        seed: u64,
+    ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
+        use super::figures::{Colour, FigureSpec, Histogram, Tiles};
+        let mut figs = Vec::new();
+        if let Some((shape, w)) = arts.get("layer0_weights", 4)? {
+            if shape[1] == 3 {
+                figs.push(FigureSpec::Grid {
+                    stem: "filters".into(),
+                    heading: format!("First-layer filters: {config}"),
+                    caption: "Each kernel shown as an RGB image, min–max scaled on its own.".into(),
+                    title: format!("{config}: first-layer filters"),
+                    subtitle: format!(
+                        "{} filters of {}×{} pixels (RGB, each min–max scaled), seed {seed}, after the Hebbian epoch",
+                        shape[0], shape[2], shape[3]
+                    ),
+                    tiles: vec![Tiles {
+                        colour: Colour::Rgb,
+                        data: w.to_vec(),
+                        n: shape[0],
+                        h: shape[2],
+                        w: shape[3],
+                    }],
+                    cols: 16,
+                    scale: 6,
+                });
+            }
+        }
+        let mut layers = Vec::new();
+        for i in 0.. {
+            let (Some((_, counts)), Some((_, range))) = (
+                arts.get(&format!("layer{i}_hist"), 1)?,
+                arts.get(&format!("layer{i}_hist_range"), 1)?,
+            ) else {
+                break;
+            };
+            if range.len() != 2 {
+                return Err(format!("artefact `layer{i}_hist_range` needs 2 values"));
+            }
+            layers.push(Histogram {
+                label: format!("layer {}", i + 1),
+                counts: counts.to_vec(),
+                lo: range[0],
+                hi: range[1],
+            });
+        }
+        if !layers.is_empty() {
+            figs.push(FigureSpec::Histograms {
+                stem: "weights".into(),
+                heading: format!("Weight histograms: {config}"),
+                caption: "Distribution of weight values in each Hebbian layer after learning, 64 bins between the layer's smallest and largest weight (the report's Figs. 10–12).".into(),
+                title: format!("{config}: weight values per layer (seed {seed})"),
+                layers,
+            });
+        }
+        Ok(figs)
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
-        let p: HebbianCnnParams = typed(params)?;
-        if p.dataset != "cifar10" {
-            return Err(Error::Params(format!(
-                "unknown dataset `{}`; valid choices: cifar10",
-                p.dataset
-            )));
-        }
-        one_of("architecture", &p.arch, &architecture_names())?;
-        one_of("learning rule", &p.rule, &rule::names())?;
-        one_of("competition", &p.competition, &competition::names())?;
-        if p.hebb_batch == 0 || p.classifier_batch == 0 {
-            return Err(Error::Params("batch sizes must be positive".into()));
-        }
-        if p.lr.is_empty() || p.t_invert.is_empty() {
-            return Err(Error::Params(
-                "`lr` and `t_invert` need at least one value".into(),
-            ));
-        }
-        if p.test_flip && !p.flip {
-            return Err(Error::Params("`test_flip` needs `flip: true`".into()));
-        }
-        if p.width.is_nan() || p.width <= 0.0 || !(0.0..1.0).contains(&p.dropout) {
-            return Err(Error::Params(
-                "`width` must be > 0 and `dropout` in [0, 1)".into(),
-            ));
-        }
-        resolved(&p.dataset, &p)
+        let run = Parsed::from_params(params)?;
+        Ok(Checked {
+            dataset: run.dataset.clone(),
+            params: run.resolved()?,
+        })
     }
 
     fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {
-        neutral_options()
+        let mut n = neutral_options();
+        let docs = competition::REGISTRY
+            .iter()
+            .flat_map(|c| (c.params)())
+            .chain(rule::REGISTRY.iter().flat_map(|r| (r.params)()));
+        for doc in docs {
+            if PINNED_PART_KEYS.contains(&doc.name) || n.iter().any(|(k, _)| *k == doc.name) {
+                continue;
+            }
+            if let Some(v) = doc.default {
+                n.push((doc.name, v));
+            }
+        }
+        n
     }
 
     fn cost_estimate(&self, params: &Params) -> Option<f64> {
-        let p: HebbianCnnParams = typed(params).ok()?;
+        let p = Parsed::from_params(params).ok()?;
         // Per-image seconds of the full-width SoftHebb network on the 2-core
         // AMD EPYC (README "Measured so far"), scaled by each architecture's
         // and competition's time in the quick suites.
@@ -331,7 +449,7 @@ impl Experiment for HebbianCnn {
     }
 
     fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
-        let p: HebbianCnnParams = typed(params)?;
+        let p = Parsed::from_params(params)?;
         let ds = &ctx.dataset;
         let d = ds.image_len();
         let train = ds.train.limited(p.train_limit, d);
@@ -403,12 +521,8 @@ const CLASSIFIER_PARAMS: [&str; 8] = [
 /// earlier run with the same Hebbian settings, seed and data stored them
 /// (its phases, scalars and artefacts are reported again, marked
 /// `features_cached`), otherwise learned and extracted here.
-fn features(ctx: &RunContext, p: &HebbianCnnParams, out: &mut RunOutput) -> Result<Features> {
-    let all = serde_json::to_value(p)
-        .map_err(|e| Error::Params(e.to_string()))?
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+fn features(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Result<Features> {
+    let all = p.resolved()?;
     let mut key_params = super::identity_params("hebbian_cnn", &all);
     for k in CLASSIFIER_PARAMS {
         key_params.remove(k);
@@ -527,11 +641,7 @@ fn load_features(dir: &std::path::Path, out: &mut RunOutput) -> Option<Features>
 }
 
 /// Preprocessing, the Hebbian epoch(s) and feature extraction.
-fn learn_and_extract(
-    ctx: &RunContext,
-    p: &HebbianCnnParams,
-    out: &mut RunOutput,
-) -> Result<Features> {
+fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Result<Features> {
     let ds = &ctx.dataset;
     let [c, h, w] = ds.shape;
     let d = ds.image_len();
@@ -557,7 +667,7 @@ fn learn_and_extract(
         },
     )?;
 
-    let mut net = HebbNet::build(&p.arch, &p.layer_options(), &mut ctx.rng(STREAM_INIT))?;
+    let mut net = HebbNet::build(&p.arch, &p.layer_options()?, &mut ctx.rng(STREAM_INIT))?;
     out.summary
         .insert("parameters".into(), net.parameters() as f64);
     // The GEMM yardstick, sampled every 32 batches of the Hebbian epoch
@@ -773,6 +883,67 @@ fn layer_artefacts(net: &HebbNet, out: &mut RunOutput) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn params(json: serde_json::Value) -> Params {
+        json.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn parts_own_their_parameters_and_only_the_chosen_parts_may_be_given_any() {
+        let base = serde_json::json!({"arch": "softhebb", "competition": "soft_wta"});
+        let ok = HebbianCnn.check(&params(base.clone())).unwrap().params;
+        // Every part's keys are recorded at their defaults.
+        assert_eq!(ok["t_invert"], serde_json::json!([1.0, 0.65, 0.25]));
+        assert_eq!(ok["stat_k"], serde_json::json!(2.0));
+        assert_eq!(ok["bcm_decay"], serde_json::json!(0.5));
+        // A key of a part the run does not use is refused, naming both parts.
+        let mut p = params(base.clone());
+        p.insert("stat_k".into(), 3.0.into());
+        let e = HebbianCnn.check(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("`stat_k`") && e.contains("`soft_wta`") && e.contains("`instar`"),
+            "{e}"
+        );
+        // An unknown key lists every valid one, parts' included.
+        let mut p = params(base.clone());
+        p.insert("t_invrt".into(), 3.0.into());
+        let e = HebbianCnn.check(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("unknown field `t_invrt`") && e.contains("`t_invert`"),
+            "{e}"
+        );
+        // A part checks its own values.
+        let mut p = params(base);
+        p.insert("t_invert".into(), serde_json::json!([]));
+        assert!(HebbianCnn
+            .check(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("`t_invert`"));
+        // Every missing required key is named at once.
+        let e = HebbianCnn.check(&Params::new()).unwrap_err().to_string();
+        assert!(e.contains("`arch`, `competition`"), "{e}");
+    }
+
+    #[test]
+    fn a_new_part_parameter_is_out_of_the_identity_at_its_default_only() {
+        let p = |extra: serde_json::Value| {
+            let mut m = params(
+                serde_json::json!({"arch": "softhebb", "competition": "hard_wta", "rule": "bcm"}),
+            );
+            m.extend(params(extra));
+            let m = HebbianCnn.check(&m).unwrap().params;
+            crate::identity::run_hash("hebbian_cnn", &m, 0, "d")
+        };
+        let default = p(serde_json::json!({}));
+        assert_eq!(p(serde_json::json!({"bcm_decay": 0.5})), default);
+        assert_ne!(p(serde_json::json!({"bcm_decay": 0.3})), default);
+        // The parameters pinned before parts owned them stay in every hash.
+        assert!(HebbianCnn
+            .identity_neutral()
+            .iter()
+            .all(|(k, _)| *k != "t_invert"));
+    }
 
     #[test]
     fn the_report_zca_layout_reads_chw_images_in_hwc_order() {

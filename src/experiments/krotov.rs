@@ -7,7 +7,7 @@ use candle_core::{DType, Device, Tensor};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::defaults::{d_mnist, d_rbatch, d_rlr};
+use super::defaults;
 use super::{resolved, timed, typed, Checked, Experiment, Params, RunContext, RunOutput};
 use crate::data::transforms::{to_vectors, Preprocess};
 use crate::error::{Error, Result};
@@ -36,9 +36,10 @@ pub enum FeatureScale {
 }
 
 /// Which readout loss to train.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Readout {
+    #[default]
     /// The paper's `tanh(β z)` with the `Σ|c − t|^m` loss.
     Paper,
     /// Softmax with cross-entropy.
@@ -76,62 +77,54 @@ impl Readout {
     }
 }
 
-fn n_default() -> f64 {
-    4.5
-}
-fn m_default() -> f64 {
-    6.0
-}
-fn beta_default() -> f64 {
-    0.1
-}
-
-/// Parameters of a `krotov` run; names follow the seed notebooks.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct KrotovParams {
-    #[serde(default = "d_mnist")]
-    pub dataset: String,
-    #[serde(default)]
-    pub preprocess: Preprocess,
-    /// Use only the first N training images (quick runs).
-    #[serde(default)]
-    pub train_limit: Option<usize>,
-    /// Use only the first N test images (quick runs).
-    #[serde(default)]
-    pub test_limit: Option<usize>,
-    pub hidden: usize,
-    pub p: f64,
-    pub k: usize,
-    pub delta: f64,
-    pub eps0: f64,
-    pub batch: usize,
-    /// Unsupervised epochs; 0 keeps the random initial weights (control).
-    pub epochs: usize,
-    pub readout: Readout,
-    /// Feature exponent: features are `relu(W·v)^n`.
-    #[serde(default = "n_default")]
-    pub power_n: f64,
-    /// Loss exponent of the paper readout.
-    #[serde(default = "m_default")]
-    pub loss_m: f64,
-    /// Inverse temperature of the paper readout's tanh.
-    #[serde(default = "beta_default")]
-    pub beta: f64,
-    #[serde(default)]
-    pub feature_scale: FeatureScale,
-    pub readout_epochs: usize,
-    #[serde(default = "d_rbatch")]
-    pub readout_batch: usize,
-    #[serde(default = "d_rlr")]
-    pub readout_lr: f64,
-    /// Final readout learning rate (geometric annealing); default: no decay.
-    #[serde(default)]
-    pub readout_lr_final: Option<f64>,
+crate::config! {
+    /// Parameters of a `krotov` run (Krotov & Hopfield 2019).
+    pub struct KrotovParams {
+        /// `mnist` or `cifar10`.
+        pub dataset: String = ("mnist".into()),
+        /// `unit` (x/255) or `center_l2` (mean-subtracted, unit L2 norm).
+        pub preprocess: Preprocess = (Preprocess::Unit),
+        /// Use only the first N training images (quick runs).
+        pub train_limit: Option<usize> = None,
+        /// Use only the first N test images (quick runs).
+        pub test_limit: Option<usize> = None,
+        /// Hidden units.
+        pub hidden: usize = required,
+        /// Lebesgue norm p of the synapses.
+        pub p: f64 = required,
+        /// Rank of the anti-Hebbian unit (the k-th strongest is pushed away).
+        pub k: usize = required,
+        /// Strength Δ of the anti-Hebbian update.
+        pub delta: f64 = required,
+        /// Initial learning rate (decays linearly to 0).
+        pub eps0: f64 = required,
+        /// Minibatch of the unsupervised phase.
+        pub batch: usize = required,
+        /// Unsupervised epochs; 0 keeps the random initial weights (control).
+        pub epochs: usize = required,
+        /// `paper`, `softmax` or `bio`.
+        pub readout: Readout = required,
+        /// Feature exponent: features are `relu(W·v)^n`.
+        pub power_n: f64 = 4.5,
+        /// Loss exponent of the paper readout.
+        pub loss_m: f64 = 6.0,
+        /// Inverse temperature of the paper readout's tanh.
+        pub beta: f64 = 0.1,
+        /// How features are scaled before the readout.
+        pub feature_scale: FeatureScale = (FeatureScale::UnitRms),
+        /// Readout epochs.
+        pub readout_epochs: usize = required,
+        /// Readout minibatch.
+        pub readout_batch: usize = (defaults::READOUT_BATCH),
+        /// Readout Adam learning rate.
+        pub readout_lr: f64 = (defaults::READOUT_LR),
+        /// Final readout learning rate (geometric annealing); default: no decay.
+        pub readout_lr_final: Option<f64> = None,
+    }
 }
 
 impl KrotovParams {
-    fn validate(&self) -> Result<()> {
+    fn check_values(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Params(m));
         if !["mnist", "cifar10"].contains(&self.dataset.as_str()) {
             return bad(format!(
@@ -169,15 +162,67 @@ impl Experiment for Krotov {
         "Krotov & Hopfield (2019) competing hidden units + supervised readout (MNIST, CIFAR-10)"
     }
 
+    fn params(&self) -> Vec<crate::config::ParamGroup> {
+        vec![crate::config::ParamGroup::of::<KrotovParams>(
+            self.name(),
+            self.about(),
+        )]
+    }
+
+    fn figures(
+        &self,
+        arts: &super::figures::Artefacts,
+        config: &str,
+        seed: u64,
+    ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
+        use super::figures::{Colour, FigureSpec, Tiles};
+        let Some((shape, w)) = arts.get("w_first100", 2)? else {
+            return Ok(Vec::new());
+        };
+        let d = shape[1];
+        let rgb = d == 3072;
+        let side = (d as f64).sqrt() as usize;
+        let (colour, h, wd) = if rgb {
+            (Colour::Rgb, 32, 32)
+        } else {
+            (Colour::Signed, side, side)
+        };
+        Ok(vec![FigureSpec::Grid {
+            stem: "tapestry".into(),
+            heading: format!("Weight tapestry: {config}"),
+            caption:
+                "The learned synapses of hidden units, drawn as images (the paper's Fig. 3 style)."
+                    .into(),
+            title: format!("{config}: weights of the first {} hidden units", shape[0]),
+            subtitle: format!(
+                "seed {seed}; {} (each unit scaled on its own)",
+                if rgb {
+                    "RGB, min–max"
+                } else {
+                    "blue < 0 < red"
+                }
+            ),
+            tiles: vec![Tiles {
+                colour,
+                data: w.to_vec(),
+                n: shape[0],
+                h,
+                w: wd,
+            }],
+            cols: 10,
+            scale: 3,
+        }])
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: KrotovParams = typed(params)?;
-        p.validate()?;
+        p.check_values()?;
         resolved(&p.dataset, &p)
     }
 
     fn run(&self, ctx: &RunContext, params: &Params) -> Result<RunOutput> {
         let p: KrotovParams = typed(params)?;
-        p.validate()?;
+        p.check_values()?;
         let ds = &ctx.dataset;
         let d = ds.image_len();
         let train = ds.train.limited(p.train_limit, d);

@@ -4,6 +4,7 @@
 
 pub mod backprop_cnn;
 pub mod defaults;
+pub mod figures;
 pub mod foldiak_bars;
 pub mod foldiak_mnist;
 pub mod hebbian_cnn;
@@ -234,6 +235,20 @@ pub trait Experiment: Sync {
     fn cost_estimate(&self, _params: &Params) -> Option<f64> {
         None
     }
+    /// Every parameter the kind accepts, for `hebbench params`: its own
+    /// config, then any plug-in parts' (generated from the typed configs).
+    fn params(&self) -> Vec<crate::config::ParamGroup>;
+    /// The figures of one run of configuration `config`, from its
+    /// artefacts; an error (a foreign or damaged artefact) names what is
+    /// wrong, and the report skips that run's figures.
+    fn figures(
+        &self,
+        _arts: &figures::Artefacts,
+        _config: &str,
+        _seed: u64,
+    ) -> std::result::Result<Vec<figures::FigureSpec>, String> {
+        Ok(Vec::new())
+    }
     /// Whether this kind computes on the CPU whatever device it is given
     /// (hand-written kernels). The runner then refuses other devices, so
     /// that no result row names a device its arithmetic did not run on.
@@ -321,7 +336,8 @@ pub fn lookup(name: &str) -> Result<&'static dyn Experiment> {
         })
 }
 
-/// Deserialises typed parameters, turning serde's message into ours.
-pub fn typed<T: serde::de::DeserializeOwned>(params: &Params) -> Result<T> {
-    serde_json::from_value(Value::Object(params.clone())).map_err(|e| Error::Params(e.to_string()))
+/// Reads a kind's typed parameters: every missing required key named at
+/// once, unknown keys refused, values checked.
+pub fn typed<T: crate::config::Config>(params: &Params) -> Result<T> {
+    T::from_params(params)
 }

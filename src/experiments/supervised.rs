@@ -2,9 +2,6 @@
 //! the Hebbian experiments they are compared with: logistic regression and
 //! the seed-000 notebook's small CNN.
 
-use serde::{Deserialize, Serialize};
-
-use super::defaults::d_mnist;
 use super::{resolved, timed, typed, Checked, Experiment, Params, RunContext, RunOutput};
 use crate::data::transforms::{to_vectors, Preprocess};
 use crate::error::{Error, Result};
@@ -13,14 +10,16 @@ use crate::models::mlp::Mlp;
 use crate::train::readout::{
     fit, Classifier, Labelled, LinearReadout, ReadoutSchedule, SoftmaxCrossEntropy,
 };
+use serde::{Deserialize, Serialize};
 
 /// The experiment kind `supervised`.
 pub struct Supervised;
 
 /// Which model to train.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Model {
+    #[default]
     /// Multinomial logistic regression on raw pixels.
     Logreg,
     /// One 3×3 conv, ReLU, 2×2 max-pool, linear (seed 000's BasicCNN).
@@ -31,32 +30,30 @@ pub enum Model {
     LinearControl,
 }
 
-fn d_hidden() -> usize {
-    2000
-}
-
-/// Parameters of a `supervised` run.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SupervisedParams {
-    #[serde(default = "d_mnist")]
-    pub dataset: String,
-    #[serde(default)]
-    pub train_limit: Option<usize>,
-    #[serde(default)]
-    pub test_limit: Option<usize>,
-    #[serde(default)]
-    pub preprocess: Preprocess,
-    pub model: Model,
-    /// Hidden units of `bp` and `linear_control`.
-    #[serde(default = "d_hidden")]
-    pub hidden: usize,
-    pub epochs: usize,
-    pub batch: usize,
-    pub lr: f64,
-    /// Final learning rate (geometric annealing); default: constant.
-    #[serde(default)]
-    pub lr_final: Option<f64>,
+crate::config! {
+    /// Parameters of a `supervised` run (the seeds' backprop baselines).
+    pub struct SupervisedParams {
+        /// `mnist` or `cifar10`.
+        pub dataset: String = ("mnist".into()),
+        /// Use only the first N training images.
+        pub train_limit: Option<usize> = None,
+        /// Use only the first N test images.
+        pub test_limit: Option<usize> = None,
+        /// `unit` (x/255) or `center_l2` (mean-subtracted, unit L2 norm).
+        pub preprocess: Preprocess = (Preprocess::Unit),
+        /// `logreg`, `basic_cnn`, `bp` or `linear_control`.
+        pub model: Model = required,
+        /// Hidden units of `bp` and `linear_control`.
+        pub hidden: usize = 2000,
+        /// Training epochs.
+        pub epochs: usize = required,
+        /// Minibatch.
+        pub batch: usize = required,
+        /// Adam learning rate.
+        pub lr: f64 = required,
+        /// Final learning rate (geometric annealing); default: constant.
+        pub lr_final: Option<f64> = None,
+    }
 }
 
 const STREAM_INIT: u64 = 1;
@@ -68,6 +65,13 @@ impl Experiment for Supervised {
 
     fn about(&self) -> &'static str {
         "supervised baselines on pixels: logistic regression, a small CNN, a one-hidden-layer MLP (BP) and its linear control"
+    }
+
+    fn params(&self) -> Vec<crate::config::ParamGroup> {
+        vec![crate::config::ParamGroup::of::<SupervisedParams>(
+            self.name(),
+            self.about(),
+        )]
     }
 
     fn check(&self, params: &Params) -> Result<Checked> {

@@ -5,9 +5,8 @@
 use candle_core::Tensor;
 use rand::seq::SliceRandom;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
-use super::defaults::{d_rbatch, d_rlr};
+use super::defaults;
 use super::{resolved, timed, typed, Artefact, Checked, Experiment, Params, RunContext, RunOutput};
 use crate::error::{Error, Result};
 use crate::hebb::gemm::GemmProbe;
@@ -17,38 +16,38 @@ use crate::train::readout::{Labelled, ReadoutSchedule};
 /// The experiment kind `topographic`.
 pub struct TopographicCoder;
 
-fn d_ex() -> usize {
-    2
-}
-fn d_prec() -> f64 {
-    1e-10
-}
-
-/// Parameters of a `topographic` run; names follow the notebook.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TopoParams {
-    #[serde(default)]
-    pub train_limit: Option<usize>,
-    #[serde(default)]
-    pub test_limit: Option<usize>,
-    pub kx: usize,
-    pub ky: usize,
-    #[serde(default = "d_ex")]
-    pub ex: usize,
-    pub sp: f64,
-    pub xi: f64,
-    pub gamma: f64,
-    #[serde(default = "d_prec")]
-    pub prec: f64,
-    pub epochs: usize,
-    pub readout_epochs: usize,
-    #[serde(default = "d_rbatch")]
-    pub readout_batch: usize,
-    #[serde(default = "d_rlr")]
-    pub readout_lr: f64,
-    #[serde(default)]
-    pub readout_lr_final: Option<f64>,
+crate::config! {
+    /// Parameters of a `topographic` run (seed 002's topographic sparse coder).
+    pub struct TopoParams {
+        /// Use only the first N training images.
+        pub train_limit: Option<usize> = None,
+        /// Use only the first N test images.
+        pub test_limit: Option<usize> = None,
+        /// Map width (units along x).
+        pub kx: usize = required,
+        /// Map height (units along y).
+        pub ky: usize = required,
+        /// Radius of the lateral excitation neighbourhood.
+        pub ex: usize = 2,
+        /// Target sparsity.
+        pub sp: f64 = required,
+        /// Learning rate ξ.
+        pub xi: f64 = required,
+        /// Lateral excitation strength γ.
+        pub gamma: f64 = required,
+        /// Convergence precision of the sparse code.
+        pub prec: f64 = 1e-10,
+        /// Learning epochs.
+        pub epochs: usize = required,
+        /// Readout epochs.
+        pub readout_epochs: usize = required,
+        /// Readout minibatch.
+        pub readout_batch: usize = (defaults::READOUT_BATCH),
+        /// Readout Adam learning rate.
+        pub readout_lr: f64 = (defaults::READOUT_LR),
+        /// Final readout learning rate (geometric annealing); default: constant.
+        pub readout_lr_final: Option<f64> = None,
+    }
 }
 
 const STREAM_INIT: u64 = 1;
@@ -65,6 +64,82 @@ impl Experiment for TopographicCoder {
 
     fn about(&self) -> &'static str {
         "seed-002 topographic sparse coder with lateral excitation (MNIST)"
+    }
+
+    fn params(&self) -> Vec<crate::config::ParamGroup> {
+        vec![crate::config::ParamGroup::of::<TopoParams>(
+            self.name(),
+            self.about(),
+        )]
+    }
+
+    fn figures(
+        &self,
+        arts: &super::figures::Artefacts,
+        config: &str,
+        seed: u64,
+    ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
+        use super::figures::{Colour, FigureSpec, Tiles};
+        let (Some((ws, w)), Some((is, inputs)), Some((rs, recon))) = (
+            arts.get("w", 4)?,
+            arts.get("inputs", 3)?,
+            arts.get("reconstructions", 3)?,
+        ) else {
+            return Ok(Vec::new());
+        };
+        if rs != is {
+            return Err(format!(
+                "artefact `reconstructions` has shape {rs:?}, `inputs` {is:?}"
+            ));
+        }
+        let tiles = |data: &[f32], shape: &[usize]| Tiles {
+            colour: Colour::Grey,
+            data: data.to_vec(),
+            n: shape[0],
+            h: shape[1],
+            w: shape[2],
+        };
+        let mut figs = vec![
+            FigureSpec::Grid {
+                stem: "topo_weights".into(),
+                heading: format!("Topographic weights: {config}"),
+                caption: "Neighbouring units on the grid should have similar weights.".into(),
+                title: format!("{config}: weights on the {}×{} grid", ws[0], ws[1]),
+                subtitle: format!("seed {seed}; blue < 0 < red, each unit scaled on its own"),
+                tiles: vec![Tiles {
+                    colour: Colour::Signed,
+                    data: w.to_vec(),
+                    n: ws[0] * ws[1],
+                    h: ws[2],
+                    w: ws[3],
+                }],
+                cols: ws[1],
+                scale: 2,
+            },
+            FigureSpec::Grid {
+                stem: "topo_recon".into(),
+                heading: format!("Reconstructions: {config}"),
+                caption: "Test digits and the network's reconstructions Wᵀ·o.".into(),
+                title: format!("{config}: test inputs (top) and reconstructions (bottom)"),
+                subtitle: format!("seed {seed}"),
+                tiles: vec![tiles(inputs, is), tiles(recon, rs)],
+                cols: is[0],
+                scale: 3,
+            },
+        ];
+        if let Some((a_s, act)) = arts.get("activity", 3)? {
+            figs.push(FigureSpec::Grid {
+                stem: "topo_activity".into(),
+                heading: format!("Activity maps: {config}"),
+                caption: "Where on the grid each test input excites units.".into(),
+                title: format!("{config}: activity maps"),
+                subtitle: format!("activity o on the {}×{} grid for the inputs above (white = most active, per map); seed {seed}", a_s[1], a_s[2]),
+                tiles: vec![tiles(act, a_s)],
+                cols: a_s[0],
+                scale: 6,
+            });
+        }
+        Ok(figs)
     }
 
     fn cpu_only(&self) -> bool {

@@ -9,11 +9,12 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::competition::{self, Competition, CompetitionParams, Post};
+use super::competition::{self, Competition, Post};
 use super::gemm::{matmul_nt, Mat};
 use super::presynaptic::{Presynaptic, PresynapticApply};
 use super::rule::{self, Correlator, PlasticityRule};
-use super::{stats_report, surround};
+use super::surround;
+use crate::config::PartSpec;
 use crate::error::{Error, Result};
 use crate::nhwc::{im2col_into, zeros, Map, Padding};
 
@@ -69,9 +70,12 @@ pub struct HebbConvSpec {
     /// of the stored weights and taking `|w|` only in the forward pass.
     pub dale_reflect: bool,
     pub presynaptic: Option<Presynaptic>,
-    pub rule: String,
-    pub competition: String,
-    pub competition_params: CompetitionParams,
+    /// The plasticity rule and its parameters.
+    pub rule: PartSpec,
+    /// The competition mode and its parameters.
+    pub competition: PartSpec,
+    /// Which block of its network the layer is (parts' per-block values).
+    pub block: usize,
     /// Step size for the normalised update.
     pub lr: f32,
     /// SoftHebb's per-unit schedule: `lr·(|‖w‖−1| + 1e-10)^power`.
@@ -101,7 +105,7 @@ impl Default for HebbConvSpec {
             presynaptic: None,
             rule: "instar".into(),
             competition: "none".into(),
-            competition_params: CompetitionParams::default(),
+            block: 0,
             lr: 0.1,
             lr_norm_power: None,
             plastic: true,
@@ -144,14 +148,12 @@ const SM_SIZE: usize = 5;
 impl HebbConv {
     /// Builds the layer with weights `N(0,1)·25/√(cin·k·k)` drawn from `rng`.
     pub fn new(spec: HebbConvSpec, rng: &mut impl Rng) -> Result<Self> {
-        if spec.depthwise
-            && spec.competition == "statistical"
-            && spec.competition_params.threshold_report
-        {
-            return Err(Error::Params(
-                "the report's statistical update is defined for ordinary (not depthwise) layers"
-                    .into(),
-            ));
+        let competition = competition::build(&spec.competition, spec.block)?;
+        if spec.depthwise && !competition.supports_depthwise() {
+            return Err(Error::Params(format!(
+                "competition `{}` at these settings is defined for ordinary (not depthwise) layers",
+                spec.competition.name
+            )));
         }
         if spec.depthwise && spec.cin != spec.cout {
             return Err(Error::Params(format!(
@@ -173,7 +175,7 @@ impl HebbConv {
             .collect();
         Ok(HebbConv {
             rule: rule::build(&spec.rule, spec.cout)?,
-            competition: competition::build(&spec.competition, &spec.competition_params)?,
+            competition,
             sm_kernel: surround::dog_kernel(SM_SIZE, 1.2, 1.4),
             spec,
             w,
@@ -259,13 +261,10 @@ impl HebbConv {
         let (pm, y) = self.activate(x)?;
         if learn && self.spec.plastic {
             let w = self.learning_weights().into_owned();
-            if self.reports_statistics() {
-                let s = &self.spec;
-                let d =
-                    stats_report::delta(x, &w, s.cout, s.k, s.pad, s.competition_params.stat_k)?;
-                self.set_pending(d)?;
-            } else {
-                self.learn(&pm, &y, &w)?;
+            let s = &self.spec;
+            match self.competition.layer_delta(x, &w, s.cout, s.k, s.pad) {
+                Some(d) => self.set_pending(d?)?,
+                None => self.learn(&pm, &y, &w)?,
             }
         }
         self.patch_buf = pm.data;
@@ -346,11 +345,6 @@ impl HebbConv {
         };
         let d = self.rule.delta(&corr, &post, w_eff)?;
         self.set_pending(d)
-    }
-
-    /// Whether learning uses the report's printed statistical update.
-    fn reports_statistics(&self) -> bool {
-        self.spec.competition == "statistical" && self.spec.competition_params.threshold_report
     }
 
     /// Keeps `d` and `1/max|d|` for [`HebbConv::apply_update`].

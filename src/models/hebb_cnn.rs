@@ -4,8 +4,8 @@
 
 use rand::Rng;
 
+use crate::config::PartSpec;
 use crate::error::{Error, Result};
-use crate::hebb::competition::CompetitionParams;
 use crate::hebb::presynaptic::Presynaptic;
 use crate::hebb::{Activation, CosineNorm, HebbConv, HebbConvSpec};
 use crate::nhwc::{pool, triangle, BatchNorm, Map, PoolKind};
@@ -13,8 +13,10 @@ use crate::nhwc::{pool, triangle, BatchNorm, Map, PoolKind};
 /// Settings shared by every Hebbian layer of a network.
 #[derive(Debug, Clone)]
 pub struct LayerOptions {
-    pub rule: String,
-    pub competition: String,
+    /// The plasticity rule and its parameters.
+    pub rule: PartSpec,
+    /// The competition mode and its parameters.
+    pub competition: PartSpec,
     pub activation: Activation,
     pub cosine: CosineNorm,
     pub weight_norm: bool,
@@ -25,12 +27,6 @@ pub struct LayerOptions {
     /// Step size per block (the last one repeats).
     pub lr: Vec<f32>,
     pub lr_norm_power: Option<f32>,
-    /// Soft-WTA inverse temperature per block (the last one repeats).
-    pub t_invert: Vec<f32>,
-    pub stat_k: f32,
-    pub window: usize,
-    /// Threshold competitions use the report's printed update.
-    pub threshold_report: bool,
     /// Channel multiplier (1 = the report's widths; quick suites use less).
     pub width: f64,
     /// Learning passes change the weights (off: the random-weights control).
@@ -39,8 +35,7 @@ pub struct LayerOptions {
 
 impl Default for LayerOptions {
     /// The report's settings: Instar, no competition, plain responses, step
-    /// 0.1, soft-WTA inverse temperatures 1 / 0.65 / 0.25 (model_hebb L55,
-    /// L61, L67), statistical k = 2, temporal window 500, full width.
+    /// 0.1, full width (each part's own defaults for its parameters).
     fn default() -> Self {
         LayerOptions {
             rule: "instar".into(),
@@ -54,10 +49,6 @@ impl Default for LayerOptions {
             presynaptic: None,
             lr: vec![0.1],
             lr_norm_power: None,
-            t_invert: vec![1.0, 0.65, 0.25],
-            stat_k: 2.0,
-            window: 500,
-            threshold_report: false,
             width: 1.0,
             plastic: true,
         }
@@ -207,9 +198,7 @@ pub struct Builder<'a, R: Rng> {
     rng: &'a mut R,
 }
 
-fn at<T: Copy>(v: &[T], i: usize, default: T) -> T {
-    v.get(i).or(v.last()).copied().unwrap_or(default)
-}
+use crate::config::per_block;
 
 impl<R: Rng> Builder<'_, R> {
     /// Scales a channel count by the width multiplier.
@@ -242,13 +231,8 @@ impl<R: Rng> Builder<'_, R> {
             presynaptic: o.presynaptic,
             rule: o.rule.clone(),
             competition: o.competition.clone(),
-            competition_params: CompetitionParams {
-                t_invert: at(&o.t_invert, block, 1.0),
-                window: o.window,
-                stat_k: o.stat_k,
-                threshold_report: o.threshold_report,
-            },
-            lr: at(&o.lr, block, 0.1),
+            block,
+            lr: per_block(&o.lr, block, 0.1),
             lr_norm_power: o.lr_norm_power,
             plastic: o.plastic,
         };

@@ -2,6 +2,7 @@
 //! result directories (machines, shards) merge by file name: the first copy
 //! of a run wins and later copies are counted as duplicates, never twice.
 
+use crate::experiments::figures::Artefacts;
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -153,12 +154,25 @@ impl Run {
         self.text("status") == "ok"
     }
 
-    /// The run's artefacts (saved beside its Parquet file), if any.
-    pub fn artefacts(&self) -> BTreeMap<String, candle_core::Tensor> {
+    /// The run's artefacts (saved beside its Parquet file): none when
+    /// there is no file, an error naming what is wrong when it is unreadable.
+    pub fn artefacts(&self) -> std::result::Result<Artefacts, String> {
         let p = self.path.with_extension("safetensors");
-        candle_core::safetensors::load(&p, &candle_core::Device::Cpu)
-            .map(|m| m.into_iter().collect())
-            .unwrap_or_default()
+        if !p.is_file() {
+            return Ok(Artefacts::default());
+        }
+        let map = candle_core::safetensors::load(&p, &candle_core::Device::Cpu)
+            .map_err(|e| format!("unreadable artefact file: {e}"))?;
+        let mut arrays = BTreeMap::new();
+        for (name, t) in map {
+            let values = t
+                .flatten_all()
+                .and_then(|t| t.to_dtype(candle_core::DType::F32))
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(|e| format!("artefact `{name}`: {e}"))?;
+            arrays.insert(name, (t.dims().to_vec(), values));
+        }
+        Ok(Artefacts::new(arrays))
     }
 
     /// Column names present in this run's file.

@@ -99,9 +99,12 @@ pub fn render(
             );
         }
     }
-    let figures = plots::all(&runs, out)?;
-    if !figures.is_empty() {
+    let (figures, skipped) = plots::all(&runs, out)?;
+    if !figures.is_empty() || !skipped.is_empty() {
         let _ = writeln!(md, "## Figures\n");
+    }
+    for why in &skipped {
+        let _ = writeln!(md, "Skipped the figures of {why}\n");
     }
     for f in &figures {
         let _ = writeln!(md, "### {}\n\n{}\n", f.title, f.caption);

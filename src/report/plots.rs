@@ -8,8 +8,9 @@ use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::data::{aggregate, cell, text_cell, Run, Runs};
+use super::data::{aggregate, cell, text_cell, Runs};
 use crate::error::{Error, Result};
+use crate::experiments::figures::{Colour, FigureSpec, Histogram};
 
 /// The font every figure is rendered with (Bitstream Vera licence, see
 /// `assets/DejaVuSans-LICENSE.txt`).
@@ -77,9 +78,11 @@ fn save_chart(out: &Path, name: &str, svg: String, title: &str, caption: String)
     })
 }
 
-/// Every figure the results support.
-pub fn all(runs: &Runs, out: &Path) -> Result<Vec<Figure>> {
+/// Every figure the results support, and a note for each run whose
+/// artefacts could not be drawn (named, then skipped).
+pub fn all(runs: &Runs, out: &Path) -> Result<(Vec<Figure>, Vec<String>)> {
     let mut figs = Vec::new();
+    let mut notes = Vec::new();
     if let Some(f) = accuracy(runs, out)? {
         figs.push(f);
     }
@@ -98,13 +101,33 @@ pub fn all(runs: &Runs, out: &Path) -> Result<Vec<Figure>> {
         else {
             continue;
         };
-        let arts = run.artefacts();
-        if arts.is_empty() {
-            continue;
+        let file = run
+            .path
+            .with_extension("safetensors")
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let drawn = run.artefacts().and_then(|arts| {
+            if arts.is_empty() {
+                return Ok(Vec::new());
+            }
+            crate::experiments::lookup(&run.text("experiment"))
+                .map_err(|e| e.to_string())?
+                .figures(&arts, &config, run.seed())
+        });
+        match drawn {
+            Ok(specs) => {
+                for spec in &specs {
+                    match render(spec, &slug(&config), out)? {
+                        Ok(f) => figs.push(f),
+                        Err(why) => notes.push(format!("`{file}`: {why}")),
+                    }
+                }
+            }
+            Err(why) => notes.push(format!("`{file}`: {why}")),
         }
-        figs.extend(artefact_figures(run, &config, &arts, out)?);
     }
-    Ok(figs)
+    Ok((figs, notes))
 }
 
 fn accuracy(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
@@ -558,189 +581,85 @@ fn xml(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn tensor(
-    arts: &BTreeMap<String, candle_core::Tensor>,
-    name: &str,
-) -> Option<(Vec<usize>, Vec<f32>)> {
-    let t = arts.get(name)?;
-    let v: Vec<f32> = t
-        .flatten_all()
-        .ok()?
-        .to_dtype(candle_core::DType::F32)
-        .ok()?
-        .to_vec1()
-        .ok()?;
-    Some((t.dims().to_vec(), v))
-}
-
-fn artefact_figures(
-    run: &Run,
-    config: &str,
-    arts: &BTreeMap<String, candle_core::Tensor>,
+/// Draws one figure a kind described; an error names what is wrong with
+/// its data.
+fn render(
+    spec: &FigureSpec,
+    slug: &str,
     out: &Path,
-) -> Result<Vec<Figure>> {
-    let mut figs = Vec::new();
-    let s = slug(config);
-    let seed = run.seed();
-    // Hebbian CNN: first-layer filters and weight histograms.
-    if let Some((shape, w)) = tensor(arts, "layer0_weights") {
-        if shape.len() == 4 && shape[1] == 3 {
-            let tiles = rgb_tiles(&w, shape[0], shape[2], shape[3]);
-            let png = grid(out, &format!("filters_{s}"), &format!("{config}: first-layer filters"),
-                &format!("{} filters of {}×{} pixels (RGB, each min–max scaled), seed {seed}, after the Hebbian epoch", shape[0], shape[2], shape[3]),
-                &tiles, 16, 6)?;
-            figs.push(Figure {
-                title: format!("First-layer filters: {config}"),
-                caption: "Each kernel shown as an RGB image, min–max scaled on its own.".into(),
-                png,
-                svg: None,
-            });
-        }
-    }
-    let mut hists = Vec::new();
-    for i in 0.. {
-        let (Some((_, counts)), Some((_, range))) = (
-            tensor(arts, &format!("layer{i}_hist")),
-            tensor(arts, &format!("layer{i}_hist_range")),
-        ) else {
-            break;
-        };
-        hists.push((i, counts, range));
-    }
-    if !hists.is_empty() {
-        figs.push(histograms(out, &s, config, seed, &hists)?);
-    }
-    // Krotov: the weight tapestry.
-    if let Some((shape, w)) = tensor(arts, "w_first100") {
-        let d = shape[1];
-        let tiles = if d == 3072 {
-            rgb_tiles(&w, shape[0], 32, 32)
-        } else {
-            let side = (d as f64).sqrt() as usize;
-            signed_tiles(&w, shape[0], side, side)
-        };
-        let png = grid(
-            out,
-            &format!("tapestry_{s}"),
-            &format!("{config}: weights of the first {} hidden units", shape[0]),
-            &format!(
-                "seed {seed}; {} (each unit scaled on its own)",
-                if d == 3072 {
-                    "RGB, min–max"
-                } else {
-                    "blue < 0 < red"
+) -> Result<std::result::Result<Figure, String>> {
+    match spec {
+        FigureSpec::Grid {
+            stem,
+            heading,
+            caption,
+            title,
+            subtitle,
+            tiles,
+            cols,
+            scale,
+        } => {
+            let mut all = Vec::new();
+            for t in tiles {
+                if let Err(e) = t.check() {
+                    return Ok(Err(format!("{heading}: {e}")));
                 }
-            ),
-            &tiles,
-            10,
-            3,
-        )?;
-        figs.push(Figure {
-            title: format!("Weight tapestry: {config}"),
-            caption:
-                "The learned synapses of hidden units, drawn as images (the paper's Fig. 3 style)."
-                    .into(),
-            png,
-            svg: None,
-        });
-    }
-    // Földiák: Q snapshots.
-    if let Some((shape, q)) = tensor(arts, "q_snapshots") {
-        let (k, units, r, c) = (shape[0], shape[1], shape[2], shape[3]);
-        let tiles = grey_tiles(&q, k * units, r, c);
-        let png = grid(out, &format!("q_snapshots_{s}"), &format!("{config}: feedforward weights Q over training"),
-            &format!("one row per snapshot (every 400 trials, first row at the start), one column per unit ({units}); seed {seed}; grey: min–max per unit"), &tiles, units, 6)?;
-        figs.push(Figure {
-            title: format!("Q snapshots: {config}"),
-            caption:
-                "Földiák's Figure 3: each unit's weights over the 8×8 grid as training proceeds."
-                    .into(),
-            png,
-            svg: None,
-        });
-    }
-    if let Some((shape, q)) = tensor(arts, "q") {
-        if shape.len() == 3 {
-            let tiles = signed_tiles(&q, shape[0], shape[1], shape[2]);
+                all.extend(match t.colour {
+                    Colour::Rgb => rgb_tiles(&t.data, t.n, t.h, t.w),
+                    Colour::Signed => signed_tiles(&t.data, t.n, t.h, t.w),
+                    Colour::Grey => grey_tiles(&t.data, t.n, t.h, t.w),
+                });
+            }
             let png = grid(
                 out,
-                &format!("q_{s}"),
-                &format!("{config}: feedforward weights"),
-                &format!("{} units, seed {seed}", shape[0]),
-                &tiles,
-                14,
-                3,
+                &format!("{stem}_{slug}"),
+                title,
+                subtitle,
+                &all,
+                *cols,
+                *scale,
             )?;
-            figs.push(Figure {
-                title: format!("Feedforward weights: {config}"),
-                caption: "Each unit's learned weights on the 28×28 input.".into(),
+            Ok(Ok(Figure {
+                title: heading.clone(),
+                caption: caption.clone(),
                 png,
                 svg: None,
-            });
+            }))
         }
-    }
-    // Topographic coder: weights on the grid, reconstructions, activity.
-    if let (Some((ws, w)), Some((is, inputs)), Some((_, recon))) = (
-        tensor(arts, "w"),
-        tensor(arts, "inputs"),
-        tensor(arts, "reconstructions"),
-    ) {
-        if ws.len() == 4 {
-            let tiles = signed_tiles(&w, ws[0] * ws[1], ws[2], ws[3]);
-            let png = grid(
+        FigureSpec::Histograms {
+            stem,
+            heading,
+            caption,
+            title,
+            layers,
+        } => {
+            if layers
+                .iter()
+                .any(|l| l.counts.is_empty() || l.lo.partial_cmp(&l.hi).is_none_or(|o| o.is_gt()))
+            {
+                return Ok(Err(format!(
+                    "{heading}: a histogram with no bins or a reversed range"
+                )));
+            }
+            Ok(Ok(histograms(
                 out,
-                &format!("topo_weights_{s}"),
-                &format!("{config}: weights on the {}×{} grid", ws[0], ws[1]),
-                &format!("seed {seed}; blue < 0 < red, each unit scaled on its own"),
-                &tiles,
-                ws[1],
-                2,
-            )?;
-            figs.push(Figure {
-                title: format!("Topographic weights: {config}"),
-                caption: "Neighbouring units on the grid should have similar weights.".into(),
-                png,
-                svg: None,
-            });
-        }
-        let k = is[0];
-        let mut tiles = grey_tiles(&inputs, k, is[1], is[2]);
-        tiles.extend(grey_tiles(&recon, k, is[1], is[2]));
-        let png = grid(
-            out,
-            &format!("topo_recon_{s}"),
-            &format!("{config}: test inputs (top) and reconstructions (bottom)"),
-            &format!("seed {seed}"),
-            &tiles,
-            k,
-            3,
-        )?;
-        figs.push(Figure {
-            title: format!("Reconstructions: {config}"),
-            caption: "Test digits and the network's reconstructions Wᵀ·o.".into(),
-            png,
-            svg: None,
-        });
-        if let Some((a_s, act)) = tensor(arts, "activity") {
-            let tiles = grey_tiles(&act, a_s[0], a_s[1], a_s[2]);
-            let png = grid(out, &format!("topo_activity_{s}"), &format!("{config}: activity maps"), &format!("activity o on the {}×{} grid for the inputs above (white = most active, per map); seed {seed}", a_s[1], a_s[2]), &tiles, a_s[0], 6)?;
-            figs.push(Figure {
-                title: format!("Activity maps: {config}"),
-                caption: "Where on the grid each test input excites units.".into(),
-                png,
-                svg: None,
-            });
+                &format!("{stem}_{slug}"),
+                heading,
+                caption,
+                title,
+                layers,
+            )?))
         }
     }
-    Ok(figs)
 }
 
 fn histograms(
     out: &Path,
-    s: &str,
-    config: &str,
-    seed: u64,
-    hists: &[(usize, Vec<f32>, Vec<f32>)],
+    name: &str,
+    heading: &str,
+    caption: &str,
+    title: &str,
+    hists: &[Histogram],
 ) -> Result<Figure> {
     let n = hists.len();
     let cols = n.min(4);
@@ -751,20 +670,16 @@ fn histograms(
             SVGBackend::with_string(&mut svg, (300 * cols as u32 + 20, 60 + 260 * rows as u32))
                 .into_drawing_area();
         root.fill(&WHITE).map_err(pe)?;
-        let root = root
-            .titled(
-                &format!("{config}: weight values per layer (seed {seed})"),
-                ("sans-serif", 18),
-            )
-            .map_err(pe)?;
+        let root = root.titled(title, ("sans-serif", 18)).map_err(pe)?;
         let areas = root.split_evenly((rows, cols));
-        for ((i, counts, range), area) in hists.iter().zip(areas.iter()) {
-            let (lo, hi) = (range[0] as f64, range[1] as f64);
+        for (hist, area) in hists.iter().zip(areas.iter()) {
+            let counts = &hist.counts;
+            let (lo, hi) = (hist.lo as f64, hist.hi as f64);
             let bins = counts.len();
             let width = (hi - lo).max(1e-12) / bins as f64;
             let top = counts.iter().cloned().fold(1.0f32, f32::max) as f64;
             let mut chart = ChartBuilder::on(area)
-                .caption(format!("layer {}", i + 1), ("sans-serif", 14))
+                .caption(&hist.label, ("sans-serif", 14))
                 .margin(8)
                 .x_label_area_size(35)
                 .y_label_area_size(55)
@@ -788,6 +703,5 @@ fn histograms(
         }
         root.present().map_err(pe)?;
     }
-    save_chart(out, &format!("weights_{s}"), svg, &format!("Weight histograms: {config}"),
-        "Distribution of weight values in each Hebbian layer after learning, 64 bins between the layer's smallest and largest weight (the report's Figs. 10–12).".into())
+    save_chart(out, name, svg, heading, caption.to_string())
 }

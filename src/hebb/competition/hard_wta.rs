@@ -3,11 +3,21 @@
 
 use rayon::prelude::*;
 
-use super::{argmax, sparse_post, Competition, Post};
+use super::none::NoConfig;
+use super::{argmax, sparse_post, Competition, CompetitionKind, Post};
 use crate::error::Result;
 
 /// The report's `hard` mode (`y · onehot(argmax y)`).
 pub struct HardWta;
+
+impl CompetitionKind for HardWta {
+    const NAME: &'static str = "hard_wta";
+    const ABOUT: &'static str = "only the most active unit of each row learns";
+    type Config = NoConfig;
+    fn new(_: &NoConfig, _block: usize) -> Self {
+        HardWta
+    }
+}
 
 impl Competition for HardWta {
     fn name(&self) -> &'static str {

@@ -20,8 +20,10 @@ pub use statistical::Statistical;
 pub use temporal::Temporal;
 
 use rayon::prelude::*;
+use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::config::{Config, Part, PartSpec};
+use crate::error::Result;
 
 /// What a competition hands to the learning rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,31 +41,6 @@ pub struct Post {
 /// Marks a row in which no unit won.
 pub const NO_WINNER: u32 = u32::MAX;
 
-/// Per-layer settings a competition may use.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CompetitionParams {
-    /// Soft-WTA inverse temperature of this layer.
-    pub t_invert: f32,
-    /// Temporal competition: how many past images form the history.
-    pub window: usize,
-    /// Statistical competition: threshold = mean + `k`·std.
-    pub stat_k: f32,
-    /// Threshold competitions: the report's printed update instead of a
-    /// hard-WTA Instar among the units above threshold.
-    pub threshold_report: bool,
-}
-
-impl Default for CompetitionParams {
-    fn default() -> Self {
-        CompetitionParams {
-            t_invert: 1.0,
-            window: 500,
-            stat_k: 2.0,
-            threshold_report: false,
-        }
-    }
-}
-
 /// One competition mode. Stateful modes (temporal) keep their history.
 pub trait Competition: Send {
     /// The name suites use.
@@ -71,41 +48,93 @@ pub trait Competition: Send {
     /// Competes along each row of `u` (`rows × units`); `rows_per_image`
     /// lets history-based modes tell images apart.
     fn compete(&mut self, u: &[f32], units: usize, rows_per_image: usize) -> Result<Post>;
+    /// A weight change computed from the layer's input instead of by the
+    /// rule (the report's printed statistical update), for a layer of
+    /// `cout` units, kernel `k` and padding `pad`; `None` for the usual
+    /// compete-then-rule path.
+    fn layer_delta(
+        &self,
+        _x: &crate::nhwc::Map,
+        _w: &[f32],
+        _cout: usize,
+        _k: usize,
+        _pad: usize,
+    ) -> Option<Result<Vec<f32>>> {
+        None
+    }
+    /// Whether the mode is defined on depthwise layers.
+    fn supports_depthwise(&self) -> bool {
+        true
+    }
 }
 
-type Ctor = fn(&CompetitionParams) -> Box<dyn Competition>;
+/// A competition mode suites can name: its parameters and constructor. A
+/// new mode is one file implementing this and [`Competition`], plus one
+/// `entry::<Mode>()` line in [`REGISTRY`].
+pub trait CompetitionKind: Competition + Sized + 'static {
+    /// The name suites use.
+    const NAME: &'static str;
+    /// One line for `hebbench params`.
+    const ABOUT: &'static str;
+    /// Its parameters: keys of the experiment's parameter map.
+    type Config: Config;
+    /// The mode for block `block` of a network (parameters may be per block).
+    fn new(config: &Self::Config, block: usize) -> Self;
+}
 
-/// Every competition mode: name and constructor.
-pub static REGISTRY: &[(&str, Ctor)] = &[
-    ("none", |_| Box::new(NoCompetition)),
-    ("hard_wta", |_| Box::new(HardWta)),
-    ("soft_wta", |p| {
-        Box::new(SoftWta {
-            t_invert: p.t_invert,
-        })
-    }),
-    ("temporal", |p| {
-        Box::new(Temporal::new(p.window, p.threshold_report))
-    }),
-    ("statistical", |p| Box::new(Statistical { k: p.stat_k })),
+/// The update of the threshold competitions (`temporal`, `statistical`):
+/// `standard` (hard-WTA Instar among the units above threshold, post factor
+/// y) or `report` (the printed code's: units below threshold zeroed before
+/// the top-1, post factor y²; hebb.py L316–341).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdUpdate {
+    /// hebbench's: a hard-WTA Instar among the units above threshold.
+    #[default]
+    Standard,
+    /// The report's printed update.
+    Report,
+}
+
+/// Every competition mode, in the order `hebbench params` lists them.
+pub static REGISTRY: &[Part<dyn Competition>] = &[
+    part::<NoCompetition>(),
+    part::<HardWta>(),
+    part::<SoftWta>(),
+    part::<Temporal>(),
+    part::<Statistical>(),
 ];
 
-/// Builds a competition by name, listing the valid names when unknown.
-pub fn build(name: &str, params: &CompetitionParams) -> Result<Box<dyn Competition>> {
-    REGISTRY
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, ctor)| ctor(params))
-        .ok_or_else(|| Error::UnknownName {
-            what: "competition",
-            name: name.to_string(),
-            valid: names().join(", "),
-        })
+const fn part<C: CompetitionKind>() -> Part<dyn Competition> {
+    Part {
+        name: C::NAME,
+        about: C::ABOUT,
+        params: C::Config::param_docs,
+        build: build_part::<C>,
+    }
+}
+
+fn build_part<C: CompetitionKind>(
+    params: &Map<String, Value>,
+    block: usize,
+) -> Result<Box<dyn Competition>> {
+    Ok(Box::new(C::new(&C::Config::from_params(params)?, block)))
+}
+
+/// Builds `spec`'s competition for block `block`, listing the valid names
+/// when unknown.
+pub fn build(spec: &PartSpec, block: usize) -> Result<Box<dyn Competition>> {
+    (lookup(&spec.name)?.build)(&spec.params, block)
+}
+
+/// The registry entry named `name`.
+pub fn lookup(name: &str) -> Result<&'static Part<dyn Competition>> {
+    crate::config::lookup_part(REGISTRY, "competition", name)
 }
 
 /// The registered names.
 pub fn names() -> Vec<&'static str> {
-    REGISTRY.iter().map(|(n, _)| *n).collect()
+    REGISTRY.iter().map(|p| p.name).collect()
 }
 
 /// Index and value of the largest entry (first on ties, as `torch.argmax`).

@@ -4,12 +4,44 @@
 
 use rayon::prelude::*;
 
-use super::{argmax, Competition, Post};
-use crate::error::Result;
+use super::{argmax, Competition, CompetitionKind, Post};
+use crate::error::{Error, Result};
+
+crate::config! {
+    validate = SoftWtaConfig::check;
+    /// Parameters of `soft_wta`.
+    pub struct SoftWtaConfig {
+        /// Soft-WTA inverse temperature per block (the last value repeats;
+        /// the report's model_hebb L55, L61, L67).
+        pub t_invert: Vec<f64> = (vec![1.0, 0.65, 0.25]),
+    }
+}
+
+impl SoftWtaConfig {
+    fn check(&self) -> Result<()> {
+        if self.t_invert.is_empty() {
+            return Err(Error::Params("`t_invert` needs at least one value".into()));
+        }
+        Ok(())
+    }
+}
 
 /// The report's `soft` mode with inverse temperature `t_invert`.
 pub struct SoftWta {
+    /// This layer's inverse temperature.
     pub t_invert: f32,
+}
+
+impl CompetitionKind for SoftWta {
+    const NAME: &'static str = "soft_wta";
+    const ABOUT: &'static str =
+        "softmax over a row's units: the winner learns Hebbian-ly, the others anti-Hebbian-ly";
+    type Config = SoftWtaConfig;
+    fn new(c: &SoftWtaConfig, block: usize) -> Self {
+        SoftWta {
+            t_invert: crate::config::per_block(&c.t_invert, block, 1.0) as f32,
+        }
+    }
 }
 
 impl Competition for SoftWta {

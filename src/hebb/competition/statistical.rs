@@ -4,17 +4,60 @@
 
 use rayon::prelude::*;
 
-use super::{argmax, sparse_post, Competition, Post, NO_WINNER};
+use super::{argmax, sparse_post, Competition, CompetitionKind, Post, ThresholdUpdate, NO_WINNER};
 use crate::error::Result;
+
+crate::config! {
+    /// Parameters of `statistical`.
+    pub struct StatisticalConfig {
+        /// A unit may learn when its activation exceeds the row's mean +
+        /// `stat_k`·std.
+        pub stat_k: f64 = 2.0,
+        /// `standard` or `report` (the printed `update_adaptive_threshold`,
+        /// hebb.py L327–341: see `hebb::stats_report`).
+        pub threshold_update: ThresholdUpdate = (ThresholdUpdate::Standard),
+    }
+}
 
 /// The report's `thresh` mode, with `k` = 2 by default.
 pub struct Statistical {
+    /// The threshold's multiple of the row's std.
     pub k: f32,
+    /// Learn by the report's printed update instead.
+    pub report: bool,
+}
+
+impl CompetitionKind for Statistical {
+    const NAME: &'static str = "statistical";
+    const ABOUT: &'static str = "units above the row's mean + k·std compete by hard-WTA";
+    type Config = StatisticalConfig;
+    fn new(c: &StatisticalConfig, _block: usize) -> Self {
+        Statistical {
+            k: c.stat_k as f32,
+            report: c.threshold_update == ThresholdUpdate::Report,
+        }
+    }
 }
 
 impl Competition for Statistical {
     fn name(&self) -> &'static str {
         "statistical"
+    }
+
+    fn layer_delta(
+        &self,
+        x: &crate::nhwc::Map,
+        w: &[f32],
+        cout: usize,
+        k: usize,
+        pad: usize,
+    ) -> Option<Result<Vec<f32>>> {
+        self.report
+            .then(|| crate::hebb::stats_report::delta(x, w, cout, k, pad, self.k))
+    }
+
+    fn supports_depthwise(&self) -> bool {
+        !self.report
     }
 
     fn compete(&mut self, u: &[f32], units: usize, _rows_per_image: usize) -> Result<Post> {
@@ -47,10 +90,20 @@ mod tests {
         // Row 1: [0,0,0,0,10]: mean 2, unbiased std √20 ≈ 4.47 → threshold
         // 10.94 > 10: nobody learns. Row 2 with k = 1: threshold 6.47 < 10.
         let u = [0.0, 0.0, 0.0, 0.0, 10.0];
-        let p = Statistical { k: 2.0 }.compete(&u, 5, 1).unwrap();
+        let p = Statistical {
+            k: 2.0,
+            report: false,
+        }
+        .compete(&u, 5, 1)
+        .unwrap();
         assert_eq!(p.winners, Some(vec![NO_WINNER]));
         assert!(p.a.iter().all(|&v| v == 0.0));
-        let p = Statistical { k: 1.0 }.compete(&u, 5, 1).unwrap();
+        let p = Statistical {
+            k: 1.0,
+            report: false,
+        }
+        .compete(&u, 5, 1)
+        .unwrap();
         assert_eq!(p.winners, Some(vec![4]));
         assert_eq!(p.a[4], 10.0);
     }

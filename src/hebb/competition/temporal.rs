@@ -11,8 +11,34 @@
 use rayon::prelude::*;
 use std::collections::VecDeque;
 
-use super::{report_post, sparse_post, Competition, Post, NO_WINNER};
+use super::{
+    report_post, sparse_post, Competition, CompetitionKind, Post, ThresholdUpdate, NO_WINNER,
+};
 use crate::error::{Error, Result};
+
+crate::config! {
+    /// Parameters of `temporal`.
+    pub struct TemporalConfig {
+        /// How many past images form each unit's history.
+        pub temporal_window: usize = 500,
+        /// `standard` or `report` (the printed masked top-1 with post factor
+        /// y², hebb.py L316–325).
+        pub threshold_update: ThresholdUpdate = (ThresholdUpdate::Standard),
+    }
+}
+
+impl CompetitionKind for Temporal {
+    const NAME: &'static str = "temporal";
+    const ABOUT: &'static str =
+        "units above the mean of their medians over the last images compete by hard-WTA";
+    type Config = TemporalConfig;
+    fn new(c: &TemporalConfig, _block: usize) -> Self {
+        Temporal::new(
+            c.temporal_window,
+            c.threshold_update == ThresholdUpdate::Report,
+        )
+    }
+}
 
 /// The report's `temp` mode (history window 500 images).
 pub struct Temporal {
@@ -23,6 +49,7 @@ pub struct Temporal {
 }
 
 impl Temporal {
+    /// A history of `window` images; `report` selects the printed update.
     pub fn new(window: usize, report: bool) -> Self {
         Temporal {
             window: window.max(1),

@@ -2,21 +2,48 @@
 //! threshold θ per unit, an exponential average of `y²` (decay 0.5), so that
 //! units above their usual activity potentiate and those below depress.
 
-use super::{Correlator, PlasticityRule};
-use crate::error::Result;
+use super::{Correlator, PlasticityRule, RuleKind};
+use crate::error::{Error, Result};
 use crate::hebb::competition::Post;
+
+crate::config! {
+    validate = BcmConfig::check;
+    /// Parameters of `bcm`.
+    pub struct BcmConfig {
+        /// Weight of the current batch in the sliding threshold's
+        /// exponential average (the report's `update_bcm`: 0.5).
+        pub bcm_decay: f64 = 0.5,
+    }
+}
+
+impl BcmConfig {
+    fn check(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.bcm_decay) {
+            return Err(Error::Params(format!(
+                "`bcm_decay` must be in [0, 1], got {}",
+                self.bcm_decay
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// The report's `update_bcm`.
 pub struct Bcm {
+    /// The sliding threshold θ per unit.
     pub theta: Vec<f32>,
+    /// Weight of the current batch in θ's average.
     pub decay: f32,
 }
 
-impl Bcm {
-    pub fn new(units: usize) -> Self {
+impl RuleKind for Bcm {
+    const NAME: &'static str = "bcm";
+    const ABOUT: &'static str = "BCM: Δw = Σ y·(y − θ)·x with a sliding threshold θ per unit";
+    type Config = BcmConfig;
+    fn new(c: &BcmConfig, units: usize) -> Self {
         Bcm {
             theta: vec![1.0; units],
-            decay: 0.5,
+            decay: c.bcm_decay as f32,
         }
     }
 }

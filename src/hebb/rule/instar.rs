@@ -4,12 +4,21 @@
 
 use rayon::prelude::*;
 
-use super::{column_sums, Correlator, PlasticityRule};
+use super::{column_sums, Correlator, NoParams, PlasticityRule, RuleKind};
 use crate::error::Result;
 use crate::hebb::competition::{Post, NO_WINNER};
 
 /// `Δw = yᵀ·x − diag(Σ d)·w`.
 pub struct Instar;
+
+impl RuleKind for Instar {
+    const NAME: &'static str = "instar";
+    const ABOUT: &'static str = "Grossberg instar: Δw = Σ y·x − (Σ d)·w (d from the competition)";
+    type Config = NoParams;
+    fn new(_: &NoParams, _units: usize) -> Self {
+        Instar
+    }
+}
 
 impl PlasticityRule for Instar {
     fn name(&self) -> &'static str {

@@ -14,7 +14,9 @@ use rayon::prelude::*;
 
 use super::competition::{Post, NO_WINNER};
 use super::gemm::{matmul_tn, Mat};
-use crate::error::{Error, Result};
+use crate::config::{Config, Part, PartSpec};
+use crate::error::Result;
+use serde_json::{Map, Value};
 
 /// The input side of an update: the batch's im2col patches, and how units
 /// connect to them.
@@ -126,29 +128,57 @@ pub trait PlasticityRule: Send {
     fn delta(&mut self, x: &Correlator, post: &Post, w: &[f32]) -> Result<Vec<f32>>;
 }
 
-type Ctor = fn(usize) -> Box<dyn PlasticityRule>;
+/// A rule suites can name: its parameters and constructor. A new rule is
+/// one file implementing this and [`PlasticityRule`], plus one
+/// `part::<Rule>()` line in [`REGISTRY`].
+pub trait RuleKind: PlasticityRule + Sized + 'static {
+    /// The name suites use.
+    const NAME: &'static str;
+    /// One line for `hebbench params`.
+    const ABOUT: &'static str;
+    /// Its parameters: keys of the experiment's parameter map.
+    type Config: Config;
+    /// The rule for a layer of `units` units.
+    fn new(config: &Self::Config, units: usize) -> Self;
+}
 
-/// Every rule: name and constructor (from the layer's unit count).
-pub static REGISTRY: &[(&str, Ctor)] = &[
-    ("instar", |_| Box::new(Instar)),
-    ("hebb", |_| Box::new(PlainHebb)),
-    ("bcm", |units| Box::new(Bcm::new(units))),
-];
+crate::config! {
+    /// The parameters of a rule that takes none.
+    pub struct NoParams {}
+}
 
-/// Builds a rule by name, listing the valid names when unknown.
-pub fn build(name: &str, units: usize) -> Result<Box<dyn PlasticityRule>> {
-    REGISTRY
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, ctor)| ctor(units))
-        .ok_or_else(|| Error::UnknownName {
-            what: "learning rule",
-            name: name.to_string(),
-            valid: names().join(", "),
-        })
+/// Every rule, in the order `hebbench params` lists them.
+pub static REGISTRY: &[Part<dyn PlasticityRule>] =
+    &[part::<Instar>(), part::<PlainHebb>(), part::<Bcm>()];
+
+const fn part<R: RuleKind>() -> Part<dyn PlasticityRule> {
+    Part {
+        name: R::NAME,
+        about: R::ABOUT,
+        params: R::Config::param_docs,
+        build: build_part::<R>,
+    }
+}
+
+fn build_part<R: RuleKind>(
+    params: &Map<String, Value>,
+    units: usize,
+) -> Result<Box<dyn PlasticityRule>> {
+    Ok(Box::new(R::new(&R::Config::from_params(params)?, units)))
+}
+
+/// Builds `spec`'s rule for a layer of `units` units, listing the valid
+/// names when unknown.
+pub fn build(spec: &PartSpec, units: usize) -> Result<Box<dyn PlasticityRule>> {
+    (lookup(&spec.name)?.build)(&spec.params, units)
+}
+
+/// The registry entry named `name`.
+pub fn lookup(name: &str) -> Result<&'static Part<dyn PlasticityRule>> {
+    crate::config::lookup_part(REGISTRY, "learning rule", name)
 }
 
 /// The registered names.
 pub fn names() -> Vec<&'static str> {
-    REGISTRY.iter().map(|(n, _)| *n).collect()
+    REGISTRY.iter().map(|p| p.name).collect()
 }
