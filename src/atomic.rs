@@ -35,7 +35,7 @@ pub fn hostname() -> String {
 
 /// Eight hex digits naming this host in temporary and lock files.
 pub fn host_tag() -> String {
-    crate::data::store::sha256_hex(hostname().as_bytes())[..8].to_string()
+    crate::identity::sha256_hex(hostname().as_bytes())[..8].to_string()
 }
 
 /// Whether a temporary `name` (as [`write_with`] names them) belongs to a

@@ -16,6 +16,7 @@ use crate::run::results::{result_files, summarize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Figure {
+    /// The figure the baseline accepts.
     pub value: f64,
     /// Throughput: relative (0.3 = may drop 30%); accuracy: absolute.
     pub tolerance: f64,
@@ -35,18 +36,25 @@ pub struct Baseline {
 
 /// Default tolerances for figures new to a baseline.
 pub const THROUGHPUT_TOLERANCE: f64 = 0.3;
+/// Default tolerance (absolute) for accuracy figures new to a baseline.
 pub const ACCURACY_TOLERANCE: f64 = 0.04;
 
 impl Baseline {
+    /// Reads a baseline file.
     pub fn load(path: &Path) -> Result<Baseline> {
         let text = std::fs::read_to_string(path).at(path)?;
-        serde_norway::from_str(&text).map_err(|e| Error::Params(format!("{}: {e}", path.display())))
+        serde_norway::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })
     }
 
     /// Writes atomically, with a header saying how to regenerate it.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let body = serde_norway::to_string(self)
-            .map_err(|e| Error::Params(format!("cannot serialise baseline: {e}")))?;
+        let body = serde_norway::to_string(self).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            msg: format!("cannot serialise baseline: {e}"),
+        })?;
         let text = format!(
             "# CI regression baseline. Accept new figures deliberately with\n\
              # `hebbench gate --update-baseline` (see .ci/run), adding `--only NAME`\n\

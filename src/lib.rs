@@ -7,6 +7,8 @@
 //! kind per paper system) → [`suite`] (YAML matrices of runs) → [`run`]
 //! (runner, provenance, Parquet results).
 
+#![warn(missing_docs)]
+
 pub mod atomic;
 pub mod bench;
 pub mod config;

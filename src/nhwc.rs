@@ -16,14 +16,20 @@ pub fn zeros(n: usize) -> Vec<f32> {
 /// A batch of feature maps, NHWC, row-major: `data[((n*h + y)*w + x)*c + ch]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Map {
+    /// Images.
     pub n: usize,
+    /// Height.
     pub h: usize,
+    /// Width.
     pub w: usize,
+    /// Channels.
     pub c: usize,
+    /// Values, NHWC row-major.
     pub data: Vec<f32>,
 }
 
 impl Map {
+    /// A map of zeros.
     pub fn zeros(n: usize, h: usize, w: usize, c: usize) -> Map {
         Map {
             n,
@@ -91,13 +97,18 @@ impl Map {
 /// statistics (momentum 0.1, unbiased variance) afterwards.
 #[derive(Debug, Clone)]
 pub struct BatchNorm {
+    /// Running mean per channel.
     pub mean: Vec<f32>,
+    /// Running variance per channel.
     pub var: Vec<f32>,
+    /// Weight of the current batch in the running statistics.
     pub momentum: f32,
+    /// Added to the variance before the square root.
     pub eps: f32,
 }
 
 impl BatchNorm {
+    /// BatchNorm over `c` channels at PyTorch's defaults.
     pub fn new(c: usize) -> Self {
         BatchNorm {
             mean: vec![0.0; c],
@@ -185,7 +196,9 @@ pub fn triangle(x: &mut Map, power: f32) {
 /// Max or average pooling over square windows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PoolKind {
+    /// Maximum over the window.
     Max,
+    /// Mean over the window.
     Avg,
 }
 

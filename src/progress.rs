@@ -10,6 +10,7 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Bars unless `quiet`.
     pub fn new(quiet: bool) -> Self {
         let multi = (!quiet).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Self { multi }

@@ -19,6 +19,7 @@ use crate::models::hebb_cnn::{HebbNet, LayerOptions};
 
 /// One timed operation.
 pub struct Kernel {
+    /// The name `hebbench bench` reports it under.
     pub name: String,
     /// FLOPs of one call.
     pub flops: f64,
@@ -26,27 +27,36 @@ pub struct Kernel {
     pub counted: &'static str,
     /// Work per call in the kernel's natural unit (images, samples, trials).
     pub items: f64,
+    /// One call of the operation.
     pub run: Box<dyn FnMut() -> Result<()>>,
 }
 
 /// What one kernel achieved.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Measurement {
+    /// The kernel's name.
     pub name: String,
+    /// FLOPs of one call.
     pub flops: f64,
+    /// How `flops` was counted.
     pub counted: String,
+    /// Median seconds per call.
     pub median_s: f64,
+    /// Achieved GFLOP/s at the median.
     pub gflops: f64,
     /// Achieved GFLOP/s ÷ the GEMM rate measured in the same process,
     /// interleaved with this kernel's own samples.
     pub gemm_ratio: f64,
+    /// Items (images, samples, trials) per second at the median.
     pub items_per_s: f64,
 }
 
 /// A whole bench run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
+    /// The GEMM rate measured in the same process.
     pub gemm_gflops: f64,
+    /// Every kernel's measurement.
     pub kernels: Vec<Measurement>,
 }
 

@@ -7,7 +7,9 @@ use rand::Rng;
 /// A bars generator.
 #[derive(Debug, Clone)]
 pub struct Bars {
+    /// Grid rows.
     pub rows: usize,
+    /// Grid columns.
     pub cols: usize,
     /// Probability of each horizontal line (one per row).
     pub p_rows: Vec<f64>,

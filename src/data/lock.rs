@@ -14,7 +14,9 @@ pub const LOCK_TEXT: &str = include_str!("../../datasets.lock");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockedDataset {
+    /// What the dataset is and where it comes from.
     pub description: String,
+    /// Its files.
     pub files: Vec<LockedFile>,
 }
 
@@ -22,9 +24,13 @@ pub struct LockedDataset {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockedFile {
+    /// File name.
     pub name: String,
+    /// Size after decompression.
     pub bytes: u64,
+    /// SHA-256 of the decompressed content.
     pub sha256: String,
+    /// Where `datasets fetch` downloads it from, in order.
     pub urls: Vec<String>,
     /// Path inside a `.tar.gz` archive, when the source is an archive.
     #[serde(default)]
@@ -34,6 +40,7 @@ pub struct LockedFile {
 /// All pinned datasets, by name.
 #[derive(Debug, Clone)]
 pub struct Lock {
+    /// Every pinned dataset by name.
     pub datasets: BTreeMap<String, LockedDataset>,
 }
 

@@ -20,15 +20,19 @@ use crate::error::{Error, Result};
 /// One split: images as `u8` in `N × C × H × W` order, labels `0..classes`.
 #[derive(Debug, Clone, Default)]
 pub struct Split {
+    /// Pixels, image after image.
     pub images: Vec<u8>,
+    /// One label per image.
     pub labels: Vec<u8>,
 }
 
 impl Split {
+    /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are no images.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
@@ -59,11 +63,15 @@ impl Split {
 /// A verified dataset in memory.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The dataset's name in the lock.
     pub name: String,
     /// `[channels, height, width]`.
     pub shape: [usize; 3],
+    /// Number of classes.
     pub classes: usize,
+    /// The training split.
     pub train: Split,
+    /// The test split.
     pub test: Split,
     /// sha256 of each decompressed file, by file name.
     pub hashes: BTreeMap<String, String>,
@@ -114,16 +122,18 @@ impl Dataset {
 
     /// One hash that stands for all files, for run identities.
     pub fn content_hash(&self) -> String {
-        if self.name.starts_with(SYNTHETIC_PREFIX) {
-            return store::sha256_hex(self.name.as_bytes());
-        }
-        let joined: String = self
-            .hashes
-            .iter()
-            .map(|(k, v)| format!("{k}={v};"))
-            .collect();
-        store::sha256_hex(joined.as_bytes())
+        content_hash(&self.name, &self.hashes)
     }
+}
+
+/// The hash that stands for a dataset's files (name → SHA-256): the one
+/// definition both a loaded dataset and the lock (before loading) use.
+pub fn content_hash(name: &str, files: &std::collections::BTreeMap<String, String>) -> String {
+    if name.starts_with(SYNTHETIC_PREFIX) {
+        return store::sha256_hex(name.as_bytes());
+    }
+    let joined: String = files.iter().map(|(k, v)| format!("{k}={v};")).collect();
+    store::sha256_hex(joined.as_bytes())
 }
 
 /// Every dataset name the lock pins.

@@ -4,7 +4,6 @@
 //! after its decompressed bytes match the lock.
 
 use flate2::read::MultiGzDecoder;
-use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -24,8 +23,11 @@ pub struct DataStore {
 
 /// A file that matched the lock, with its bytes.
 pub struct VerifiedFile {
+    /// Where the file was found.
     pub path: PathBuf,
+    /// Its decompressed content.
     pub bytes: Vec<u8>,
+    /// Its SHA-256 (verified against the lock).
     pub sha256: String,
 }
 
@@ -72,10 +74,12 @@ impl DataStore {
         }
     }
 
+    /// The directories searched first, in order.
     pub fn roots(&self) -> &[PathBuf] {
         &self.roots
     }
 
+    /// Where fetched files and caches go.
     pub fn cache_dir(&self) -> &Path {
         &self.cache
     }
@@ -300,10 +304,7 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Hex SHA-256 of a byte slice.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::identity::sha256_hex;
 
 /// Compares size then hash against the lock, returning the hash.
 fn check(path: &Path, bytes: &[u8], file: &LockedFile) -> Result<String> {

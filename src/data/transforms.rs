@@ -47,6 +47,7 @@ pub fn to_vectors(
 
 /// CIFAR-10 channel means and standard deviations (the report's `data.py`).
 pub const CIFAR_MEAN: [f32; 3] = [0.4914, 0.4822, 0.4465];
+/// CIFAR-10 per-channel std (with [`CIFAR_MEAN`], the report's normalisation).
 pub const CIFAR_STD: [f32; 3] = [0.2023, 0.1994, 0.2010];
 
 /// Per-channel normalisation of CHW images (`plane` pixels a channel) with

@@ -13,13 +13,17 @@ use crate::error::{Error, Result};
 /// A fitted whitening transform for `d`-dimensional vectors.
 #[derive(Debug, Clone)]
 pub struct Zca {
+    /// Per-dimension mean of the fit.
     pub mean: Vec<f32>,
+    /// Per-dimension std of the fit.
     pub std: Vec<f32>,
     /// `d × d`, row-major.
     pub matrix: Vec<f32>,
+    /// The regulariser ε.
     pub eps: f32,
     /// RMS of `Z·(C+εI)·Z − I`.
     pub residual: f64,
+    /// Newton–Schulz iterations the fit took.
     pub iterations: usize,
 }
 

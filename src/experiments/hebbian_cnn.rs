@@ -114,8 +114,10 @@ crate::config! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZcaLayout {
+    /// Fitted in the CHW order it is applied in.
     #[default]
     Correct,
+    /// The report's: fitted on HWC vectors, applied to CHW ones.
     Report,
 }
 
@@ -123,8 +125,10 @@ pub enum ZcaLayout {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZcaFit {
+    /// The training images.
     #[default]
     Train,
+    /// Training and test images together (the report's fit).
     TrainTest,
 }
 
@@ -579,7 +583,10 @@ struct FeatureMeta {
 }
 
 fn save_features(dir: &std::path::Path, f: &Features, out: &RunOutput) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::Params(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|err| Error::Io {
+        path: dir.to_path_buf(),
+        err,
+    })?;
     f.train.save(&dir.join("train.f16"))?;
     if let Some(fl) = &f.flipped {
         fl.save(&dir.join("flipped.f16"))?;
@@ -601,7 +608,7 @@ fn save_features(dir: &std::path::Path, f: &Features, out: &RunOutput) -> Result
             .map(|a| (a.name.clone(), a.shape.clone(), a.data.clone()))
             .collect(),
     };
-    let json = serde_json::to_vec(&meta).map_err(|e| Error::Params(e.to_string()))?;
+    let json = serde_json::to_vec(&meta)?;
     // Written last: its presence marks a complete entry.
     crate::atomic::write_bytes(&dir.join("meta.json"), &json)
 }
@@ -778,7 +785,10 @@ fn fitted_zca(ctx: &RunContext, d: usize, eps: f32, layout: ZcaLayout, fit: ZcaF
         t.iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
-            .ok_or_else(|| Error::Params(format!("ZCA cache entry has no `{name}`")))
+            .ok_or_else(|| Error::Cache {
+                path: ctx.cache_dir.clone(),
+                msg: format!("ZCA entry has no `{name}`"),
+            })
     };
     Ok(Zca {
         mean: get("mean")?.to_vec1()?,
@@ -828,7 +838,7 @@ fn extract(
             .push(&y.data)?;
         bar.inc(chunk.len() as u64);
     }
-    store.ok_or_else(|| Error::Params("no images to extract features from".into()))
+    store.ok_or_else(|| Error::Shape("no images to extract features from".into()))
 }
 
 /// Dense FLOPs of the last learning step: forward `P·Wᵀ` plus update
@@ -933,7 +943,7 @@ mod tests {
             );
             m.extend(params(extra));
             let m = HebbianCnn.check(&m).unwrap().params;
-            crate::identity::run_hash("hebbian_cnn", &m, 0, "d")
+            crate::suite::run_hash("hebbian_cnn", &m, 0, "d")
         };
         let default = p(serde_json::json!({}));
         assert_eq!(p(serde_json::json!({"bcm_decay": 0.5})), default);

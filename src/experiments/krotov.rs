@@ -274,7 +274,10 @@ impl Experiment for Krotov {
             ])
         })?;
         let get = |name: &str| w.iter().find(|(k, _)| k == name).map(|(_, t)| t.clone());
-        model.w = get("w").ok_or_else(|| Error::Params("cache entry has no `w`".into()))?;
+        model.w = get("w").ok_or_else(|| Error::Cache {
+            path: ctx.cache_dir.clone(),
+            msg: "the Krotov weights entry has no `w`".into(),
+        })?;
         // On a cache hit the phase reports the time the weights first took.
         let wall_s = match get("wall_s") {
             Some(t) => t.to_vec1::<f64>()?[0],

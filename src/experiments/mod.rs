@@ -29,9 +29,13 @@ pub type Params = Map<String, Value>;
 
 /// Everything a run may use besides its parameters.
 pub struct RunContext {
+    /// The run's seed; every random draw derives from it.
     pub seed: u64,
+    /// Where candle tensors live.
     pub device: Device,
+    /// The verified dataset.
     pub dataset: Arc<Dataset>,
+    /// Progress bars (quiet when asked).
     pub progress: Progress,
     /// Where expensive intermediate results (trained weights) are cached,
     /// keyed by a hash of everything that determines them.
@@ -90,13 +94,16 @@ pub fn cached_tensors(
 /// Wall time and work of one phase (unsupervised, features, classifier).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Phase {
+    /// `unsupervised`, `features`, `classifier`, …
     pub name: String,
+    /// Wall seconds.
     pub wall_s: f64,
     /// Images processed in this phase, counting repeats over epochs.
     pub images: u64,
 }
 
 impl Phase {
+    /// Throughput of the phase.
     pub fn images_per_s(&self) -> f64 {
         if self.wall_s > 0.0 {
             self.images as f64 / self.wall_s
@@ -110,18 +117,24 @@ impl Phase {
 /// Parquet file as `<run-hash>.safetensors`.
 #[derive(Debug, Clone)]
 pub struct Artefact {
+    /// The array's name in the artefact file.
     pub name: String,
+    /// Its dimensions.
     pub shape: Vec<usize>,
+    /// Its values, row-major.
     pub data: Vec<f32>,
 }
 
 /// What a finished run measured.
 #[derive(Debug, Clone, Default)]
 pub struct RunOutput {
+    /// Wall time and work of each phase.
     pub phases: Vec<Phase>,
+    /// One row per classifier epoch.
     pub epochs: Vec<EpochMetrics>,
     /// Run-level scalars (convergence statistics and the like).
     pub summary: BTreeMap<String, f64>,
+    /// Arrays the report may draw.
     pub artefacts: Vec<Artefact>,
 }
 
@@ -165,7 +178,9 @@ pub fn timed<T>(
 /// Parameters that passed an experiment's checks.
 #[derive(Debug, Clone)]
 pub struct Checked {
+    /// The dataset the run needs.
     pub dataset: String,
+    /// Every parameter, defaults filled in.
     pub params: Params,
 }
 

@@ -16,15 +16,19 @@ use crate::error::{Error, Result};
 /// update share.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mat {
+    /// Rows.
     pub rows: usize,
+    /// Columns.
     pub cols: usize,
+    /// Values, row-major.
     pub data: Vec<f32>,
 }
 
 impl Mat {
+    /// A matrix from row-major values; an error when they do not fill it.
     pub fn from_vec(data: Vec<f32>, rows: usize, cols: usize) -> Result<Self> {
         if data.len() != rows * cols {
-            return Err(Error::Params(format!(
+            return Err(Error::Shape(format!(
                 "matrix of {rows}×{cols} given {} values",
                 data.len()
             )));
@@ -124,6 +128,7 @@ pub struct GemmProbe {
 }
 
 impl GemmProbe {
+    /// A probe of `n × n` matrices.
     pub fn new(n: usize) -> Result<Self> {
         let dev = Device::Cpu;
         let a = Tensor::from_vec(

@@ -46,13 +46,18 @@ pub enum CosineNorm {
 /// Everything that defines one Hebbian conv layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HebbConvSpec {
+    /// Input channels.
     pub cin: usize,
+    /// Output channels (units).
     pub cout: usize,
+    /// Kernel size.
     pub k: usize,
+    /// Reflect padding on each side.
     pub pad: usize,
     /// One `k×k` kernel per channel (`cout == cin`); competition runs over
     /// the locations of each channel.
     pub depthwise: bool,
+    /// How a unit's response is computed.
     pub activation: Activation,
     /// The kernel normalisation of the cosine activation.
     pub cosine: CosineNorm,
@@ -69,6 +74,7 @@ pub struct HebbConvSpec {
     /// `self.weight.copy_(new_weight.abs())`), instead of keeping the sign
     /// of the stored weights and taking `|w|` only in the forward pass.
     pub dale_reflect: bool,
+    /// Presynaptic competition between each unit's couplings.
     pub presynaptic: Option<Presynaptic>,
     /// The plasticity rule and its parameters.
     pub rule: PartSpec,
@@ -127,7 +133,9 @@ impl HebbConvSpec {
 /// A Hebbian conv layer. Weights are `cout × (k·k·cin)` in (tap, channel)
 /// order (depthwise: `c × k·k`).
 pub struct HebbConv {
+    /// What defines the layer.
     pub spec: HebbConvSpec,
+    /// Weights, `cout × fan_in`.
     pub w: Vec<f32>,
     rule: Box<dyn PlasticityRule>,
     competition: Box<dyn Competition>,
@@ -277,7 +285,7 @@ impl HebbConv {
     pub fn activate(&mut self, x: &Map) -> Result<(Mat, Map)> {
         let s = &self.spec;
         if x.c != s.cin {
-            return Err(Error::Params(format!(
+            return Err(Error::Shape(format!(
                 "layer expects {} input channels, got {}",
                 s.cin, x.c
             )));

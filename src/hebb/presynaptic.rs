@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PresynapticKind {
+    /// Couplings divided by their sum.
     Linear,
+    /// A softmax over the couplings.
     Softmax,
+    /// Couplings divided by their L2 norm.
     L2,
 }
 
@@ -45,8 +48,11 @@ pub enum PresynapticApply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Presynaptic {
+    /// How couplings are normalised.
     pub kind: PresynapticKind,
+    /// Along which axis they compete.
     pub dim: PresynapticDim,
+    /// How the normalised couplings act on the weights.
     #[serde(default)]
     pub apply: PresynapticApply,
 }

@@ -224,8 +224,11 @@ struct Stage {
 /// The SoftHebb architecture trained by backpropagation.
 pub struct BpSoftHebb {
     stages: Vec<Stage>,
+    /// The linear classifier's weights.
     pub fc_w: Var,
+    /// The linear classifier's bias.
     pub fc_b: Var,
+    /// Dropout before the classifier.
     pub dropout: f32,
     activation: BpActivation,
 }
@@ -308,6 +311,7 @@ impl BpSoftHebb {
         })
     }
 
+    /// Every trainable variable.
     pub fn vars(&self) -> Vec<Var> {
         let mut v: Vec<Var> = self.stages.iter().map(|s| s.w.clone()).collect();
         v.push(self.fc_w.clone());

@@ -30,18 +30,22 @@ pub struct Settling {
     pub tau: f32,
     /// Stop when `‖Δy‖ ≤ tol · ‖y‖`.
     pub tol: f32,
+    /// Settling step limit.
     pub max_steps: usize,
 }
 
 /// The network's state.
 #[derive(Debug, Clone)]
 pub struct Foldiak {
+    /// Output units.
     pub units: usize,
+    /// Input dimension.
     pub inputs: usize,
     /// Feedforward weights, units × inputs, rows of unit L2 norm.
     pub q: Vec<f32>,
     /// Lateral weights, units × units, ≤ 0 with a zero diagonal.
     pub w: Vec<f32>,
+    /// Thresholds, one per unit.
     pub t: Vec<f32>,
     /// Target firing probability of each unit.
     pub p: Vec<f32>,

@@ -17,15 +17,23 @@ pub struct LayerOptions {
     pub rule: PartSpec,
     /// The competition mode and its parameters.
     pub competition: PartSpec,
+    /// How a unit's response is computed.
     pub activation: Activation,
+    /// What the cosine activation normalises.
     pub cosine: CosineNorm,
+    /// Unit-norm kernels before the forward pass.
     pub weight_norm: bool,
+    /// Difference-of-Gaussians lateral inhibition on k > 1 layers.
     pub surround: bool,
+    /// Dale's principle: the forward pass uses |w|.
     pub dale: bool,
+    /// Under `dale`, store |w| after every step.
     pub dale_reflect: bool,
+    /// Presynaptic competition, if any.
     pub presynaptic: Option<Presynaptic>,
     /// Step size per block (the last one repeats).
     pub lr: Vec<f32>,
+    /// SoftHebb's norm-dependent rate schedule exponent.
     pub lr_norm_power: Option<f32>,
     /// Channel multiplier (1 = the report's widths; quick suites use less).
     pub width: f64,
@@ -60,10 +68,13 @@ pub type Pool = Option<(PoolKind, usize, usize, usize)>;
 
 /// One stage of a network.
 pub trait Block: Send {
+    /// The block's output; with `learn`, each layer computes its update too.
     fn forward(&mut self, x: Map, learn: bool) -> Result<Map>;
+    /// Applies the updates of the last learning pass.
     fn apply_updates(&mut self);
     /// The block's Hebbian layers, for plots and FLOP counts.
     fn layers(&self) -> Vec<&HebbConv>;
+    /// The block's Hebbian layers, mutably.
     fn layers_mut(&mut self) -> Vec<&mut HebbConv>;
     /// Benchmarks: force the dense update even where winners are sparse.
     fn set_dense_update(&mut self, on: bool) {
@@ -373,6 +384,7 @@ pub fn architecture_names() -> Vec<&'static str> {
 
 /// A Hebbian CNN: blocks applied in order.
 pub struct HebbNet {
+    /// The network's stages in order.
     pub blocks: Vec<Box<dyn Block>>,
 }
 

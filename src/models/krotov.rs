@@ -55,6 +55,7 @@ impl KrotovHopfield {
         })
     }
 
+    /// Hidden units.
     pub fn hidden(&self) -> usize {
         self.w.dims()[0]
     }

@@ -20,6 +20,7 @@ pub struct BatchNorm1d {
 }
 
 impl BatchNorm1d {
+    /// The model for `features` inputs, initialised on `dev`.
     pub fn new(features: usize, dev: &Device) -> Result<Self> {
         Ok(Self {
             gamma: Var::from_tensor(&Tensor::ones(features, DType::F32, dev)?)?,
@@ -33,6 +34,7 @@ impl BatchNorm1d {
         })
     }
 
+    /// Every trainable variable.
     pub fn vars(&self) -> Vec<Var> {
         vec![self.gamma.clone(), self.beta.clone()]
     }

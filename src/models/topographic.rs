@@ -23,7 +23,9 @@ use crate::kernels::{accumulate_rows, dot_wide as dot, error_gain, grow, grow_do
 /// Grid and learning parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TopoConfig {
+    /// Grid width.
     pub kx: usize,
+    /// Grid height.
     pub ky: usize,
     /// Lateral excitation radius (Chebyshev distance on the grid).
     pub ex: usize,
@@ -33,16 +35,20 @@ pub struct TopoConfig {
     pub xi: f32,
     /// Threshold learning rate γ.
     pub gamma: f32,
+    /// Convergence precision of the sparse code.
     pub prec: f32,
 }
 
 /// The network's state and scratch buffers.
 #[derive(Debug, Clone)]
 pub struct Topographic {
+    /// Grid and learning parameters.
     pub cfg: TopoConfig,
+    /// Input dimension.
     pub inputs: usize,
     /// Weights, units × inputs, non-negative.
     pub w: Vec<f32>,
+    /// Thresholds, one per unit.
     pub t: Vec<f32>,
     /// Activity `o` after the last example.
     pub o: Vec<f32>,
@@ -270,6 +276,7 @@ impl Topographic {
         }
     }
 
+    /// Units on the grid (`kx · ky`).
     pub fn units(&self) -> usize {
         self.cfg.kx * self.cfg.ky
     }

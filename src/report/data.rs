@@ -12,8 +12,11 @@ use crate::run::results::result_files;
 
 /// One run: every epoch row of its result file.
 pub struct Run {
+    /// The run hash (the file's stem).
     pub hash: String,
+    /// The result file.
     pub path: PathBuf,
+    /// Its rows (one per classifier epoch).
     pub df: DataFrame,
     /// The suite file's reference for this run now, when the report was
     /// given the suite: it wins over the one recorded at run time, so that a
@@ -23,6 +26,7 @@ pub struct Run {
 
 /// The merged results of one suite.
 pub struct Runs {
+    /// Every run, one per hash.
     pub runs: Vec<Run>,
     /// Files skipped because a run with the same hash was already loaded.
     pub duplicates: usize,
@@ -104,6 +108,7 @@ impl Run {
             .unwrap_or_default()
     }
 
+    /// The run's seed.
     pub fn seed(&self) -> u64 {
         self.df
             .column("seed")
@@ -150,6 +155,7 @@ impl Run {
         }
     }
 
+    /// Whether the run finished (`status` is `ok`).
     pub fn ok(&self) -> bool {
         self.text("status") == "ok"
     }
@@ -186,10 +192,12 @@ impl Run {
 }
 
 impl Runs {
+    /// Number of runs.
     pub fn len(&self) -> usize {
         self.runs.len()
     }
 
+    /// Whether there are no runs.
     pub fn is_empty(&self) -> bool {
         self.runs.is_empty()
     }
@@ -206,10 +214,12 @@ impl Runs {
         out
     }
 
+    /// The runs of one configuration.
     pub fn of_config<'a>(&'a self, config: &'a str) -> impl Iterator<Item = &'a Run> + 'a {
         self.runs.iter().filter(move |r| r.text("config") == config)
     }
 
+    /// The short commits the runs were made at.
     pub fn commits(&self) -> Vec<String> {
         let set: BTreeSet<String> = self
             .runs
@@ -234,6 +244,7 @@ impl Runs {
             .unwrap_or(false)
     }
 
+    /// The devices the runs computed on.
     pub fn devices(&self) -> Vec<String> {
         let set: BTreeSet<String> = self
             .runs
@@ -268,7 +279,7 @@ impl Runs {
                 .collect();
             columns.push(Column::new((*c).into(), v));
         }
-        DataFrame::new(ok.len(), columns).map_err(|e| Error::Params(e.to_string()))
+        DataFrame::new(ok.len(), columns).map_err(|e| Error::Report(e.to_string()))
     }
 }
 
@@ -286,7 +297,7 @@ pub fn aggregate(df: &DataFrame, metrics: &[&str]) -> Result<DataFrame> {
         .group_by_stable([col("config")])
         .agg(aggs)
         .collect()
-        .map_err(|e| Error::Params(format!("aggregation failed: {e}")))
+        .map_err(|e| Error::Report(format!("aggregation failed: {e}")))
 }
 
 /// Reads one f64 cell of an aggregated frame.

@@ -126,8 +126,12 @@ pub fn render(
 /// What a report contains.
 #[derive(Debug)]
 pub struct Summary {
+    /// Runs reported.
     pub runs: usize,
+    /// Tables written.
     pub tables: usize,
+    /// Figures written.
     pub figures: usize,
+    /// The report's `index.md`.
     pub index: PathBuf,
 }

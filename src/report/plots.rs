@@ -18,14 +18,18 @@ static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// One written figure.
 pub struct Figure {
+    /// Heading in the report.
     pub title: String,
+    /// Caption under the heading.
     pub caption: String,
+    /// The PNG's file name.
     pub png: String,
+    /// The SVG's file name, for charts.
     pub svg: Option<String>,
 }
 
 fn pe(e: impl std::fmt::Debug) -> Error {
-    Error::Params(format!("plot failed: {e:?}"))
+    Error::Report(format!("plot failed: {e:?}"))
 }
 
 /// Rasterises an SVG document to PNG with the embedded font.

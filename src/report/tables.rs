@@ -11,11 +11,14 @@ use crate::error::Result;
 /// A rectangular table of formatted cells.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
+    /// Column names.
     pub header: Vec<String>,
+    /// Cells, row after row.
     pub rows: Vec<Vec<String>>,
 }
 
 impl Table {
+    /// The table as GitHub Markdown.
     pub fn markdown(&self) -> String {
         let mut s = format!("| {} |\n", self.header.join(" | "));
         s += &format!("|{}\n", "---|".repeat(self.header.len()));
@@ -25,6 +28,7 @@ impl Table {
         s
     }
 
+    /// The table as CSV.
     pub fn csv(&self) -> String {
         let q = |v: &String| {
             if v.contains([',', '"', '\n']) {
@@ -43,9 +47,13 @@ impl Table {
 
 /// One titled table with an explanation.
 pub struct Section {
+    /// Heading in the report.
     pub title: String,
+    /// File stem of its CSV.
     pub slug: String,
+    /// What the table shows.
     pub note: String,
+    /// The table.
     pub table: Table,
 }
 

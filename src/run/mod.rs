@@ -26,7 +26,9 @@ use results::{RunRecord, Status};
 /// Which candle backend runs the experiments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DeviceChoice {
+    /// The CPU.
     Cpu,
+    /// CUDA device 0 (a build with the `cuda` feature).
     Cuda,
 }
 
@@ -37,7 +39,7 @@ impl DeviceChoice {
             DeviceChoice::Cpu => Ok((Device::Cpu, provenance::cpu_label())),
             DeviceChoice::Cuda => {
                 let d = Device::new_cuda(0).map_err(|e| {
-                    Error::Params(format!("cannot open CUDA device 0 ({e}); build with `--features cuda` on a machine with a GPU"))
+                    Error::Device(format!("cannot open CUDA device 0 ({e}); build with `--features cuda` on a machine with a GPU"))
                 })?;
                 Ok((d, "cuda:0".to_string()))
             }
@@ -50,10 +52,13 @@ impl DeviceChoice {
 pub struct RunOptions {
     /// Results go to `<out>/<suite>/<run-hash>.parquet`.
     pub out: PathBuf,
+    /// Only runs whose name matches (see `hebbench run --help`).
     pub filter: Option<String>,
     /// Runs executed at once (each gets its share of the threads).
     pub jobs: usize,
+    /// Where tensors live.
     pub device: DeviceChoice,
+    /// No progress bars.
     pub quiet: bool,
     /// Run again the runs whose recorded status is `failed`.
     pub retry_failed: bool,
@@ -70,6 +75,7 @@ pub struct RunOptions {
 pub enum Outcome {
     /// Its result already existed.
     Skipped,
+    /// It ran, with this outcome.
     Ran(Status),
 }
 
@@ -189,7 +195,7 @@ pub fn run_suite(
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.jobs)
             .build()
-            .map_err(|e| Error::Params(format!("cannot start {} jobs: {e}", opts.jobs)))?;
+            .map_err(|e| Error::Threads(format!("cannot start {} jobs: {e}", opts.jobs)))?;
         pool.install(|| todo.par_iter().map(run_one).collect())
     };
     bar.finish_and_clear();
@@ -236,8 +242,11 @@ fn remove_stale_temporaries(dir: &Path) {
 /// One floor that a result does not meet.
 #[derive(Debug, Clone)]
 pub struct FloorMiss {
+    /// The run's configuration name.
     pub run: String,
+    /// Its seed.
     pub seed: u64,
+    /// What the check found.
     pub what: String,
 }
 
@@ -299,6 +308,7 @@ pub enum RunState {
     Failed(PathBuf, String),
     /// A result file exists but cannot be read (named, never trusted).
     Damaged(PathBuf, String),
+    /// No result file yet.
     Missing,
 }
 

@@ -6,12 +6,19 @@ use std::process::Command;
 /// Facts about the code and machine that produced a run.
 #[derive(Debug, Clone)]
 pub struct Provenance {
+    /// The commit the binary was built at.
     pub git_commit: String,
+    /// Whether the work tree had uncommitted changes.
     pub git_dirty: bool,
+    /// hebbench's version.
     pub crate_version: String,
+    /// candle's version.
     pub candle_version: String,
+    /// The Parquet crate's version.
     pub parquet_version: String,
+    /// The device the arithmetic ran on.
     pub device: String,
+    /// The host's name.
     pub host: String,
 }
 

@@ -25,22 +25,35 @@ pub const STANDARD_PHASES: [&str; 3] = ["unsupervised", "features", "classifier"
 /// Status of a finished run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
+    /// Finished.
     Ok,
+    /// Failed, with the reason.
     Failed(String),
 }
 
 /// Everything that goes into one run's file.
 pub struct RunRecord<'a> {
+    /// The run.
     pub spec: &'a RunSpec,
+    /// Its identity.
     pub run_hash: String,
+    /// Its configuration's identity across seeds.
     pub config_hash: String,
+    /// Hash of the dataset's pinned files.
     pub dataset_hash: String,
+    /// Each dataset file's SHA-256.
     pub dataset_files: &'a std::collections::BTreeMap<String, String>,
+    /// Commit, versions, device, host.
     pub provenance: &'a Provenance,
+    /// Start time (RFC 3339).
     pub started_at: String,
+    /// End time (RFC 3339).
     pub finished_at: String,
+    /// Wall seconds of the whole run.
     pub total_wall_s: f64,
+    /// What the run measured.
     pub output: RunOutput,
+    /// Finished or failed.
     pub status: Status,
 }
 
@@ -243,15 +256,25 @@ pub fn result_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// The final-epoch view of one result file, for summaries.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
+    /// The result file.
     pub path: PathBuf,
+    /// The configuration's name.
     pub run_name: String,
+    /// The run hash.
     pub run_hash: String,
+    /// The seed.
     pub seed: u64,
+    /// `ok` or `failed`.
     pub status: String,
+    /// Why it failed.
     pub reason: Option<String>,
+    /// Classifier epochs recorded.
     pub epochs: usize,
+    /// Final-epoch test accuracy.
     pub test_accuracy: Option<f64>,
+    /// Final-epoch macro-F1.
     pub test_f1: Option<f64>,
+    /// Wall seconds.
     pub total_wall_s: f64,
 }
 

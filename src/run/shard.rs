@@ -13,7 +13,9 @@ use crate::suite::RunSpec;
 /// Shard `index` of `count` (1-based, as `--shard 2/5` writes it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// This shard, 1-based.
     pub index: usize,
+    /// How many shards.
     pub count: usize,
 }
 

@@ -22,14 +22,19 @@ pub struct ArrayJob {
     pub out: PathBuf,
     /// Where the tasks run (`--chdir`).
     pub workdir: PathBuf,
+    /// `--partition`, if any.
     pub partition: Option<String>,
     /// Wall-time limit per task, in Slurm's syntax (`HH:MM:SS`, `D-HH`, …).
     pub time: Option<String>,
+    /// CPUs per task (also the run's thread count).
     pub cpus_per_task: usize,
+    /// GPUs per task (0: none).
     pub gpus_per_task: usize,
     /// Passed on to every task.
     pub data_dir: Option<PathBuf>,
+    /// Passed on to every task.
     pub keep_features: bool,
+    /// Passed on to every task.
     pub filter: Option<String>,
     /// The same limit on concurrently running tasks (`%K`).
     pub max_running: Option<usize>,

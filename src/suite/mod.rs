@@ -8,7 +8,23 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use crate::identity::{config_hash, run_hash};
+/// Identity of one run of `experiment`: [`crate::identity::run_hash`] of its
+/// parameters without the options at their neutral value.
+pub fn run_hash(
+    experiment: &str,
+    params: &Map<String, Value>,
+    seed: u64,
+    dataset_hash: &str,
+) -> String {
+    let params = experiments::identity_params(experiment, params);
+    crate::identity::run_hash(experiment, &params, seed, dataset_hash)
+}
+
+/// Identity of a configuration across seeds, likewise.
+pub fn config_hash(experiment: &str, params: &Map<String, Value>, dataset_hash: &str) -> String {
+    let params = experiments::identity_params(experiment, params);
+    crate::identity::config_hash(experiment, &params, dataset_hash)
+}
 
 use crate::data::Lock;
 use crate::error::{Error, Result};
@@ -18,11 +34,15 @@ use crate::experiments;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigDecl {
+    /// The configuration's name (the report's row).
     pub name: String,
+    /// Its experiment kind, when not the suite's.
     #[serde(default)]
     pub experiment: Option<String>,
+    /// Its parameters, over the suite's.
     #[serde(default)]
     pub params: BTreeMap<String, serde_norway::Value>,
+    /// Its seeds, when not the suite's.
     #[serde(default)]
     pub seeds: Option<Vec<u64>>,
     /// The paper's figures for this row, shown beside ours in reports.
@@ -38,12 +58,15 @@ pub struct ConfigDecl {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuiteDecl {
+    /// The suite's name (its results directory).
     pub name: String,
+    /// One line about it.
     #[serde(default)]
     pub description: String,
     /// Default experiment kind for every config.
     #[serde(default)]
     pub experiment: Option<String>,
+    /// Seeds of every configuration.
     #[serde(default = "default_seeds")]
     pub seeds: Vec<u64>,
     /// Fixed parameters, applied to every run before config and axis values.
@@ -58,6 +81,7 @@ pub struct SuiteDecl {
     /// Extra (config, axis values) combinations outside the product.
     #[serde(default)]
     pub include: Vec<BTreeMap<String, serde_norway::Value>>,
+    /// The configurations.
     #[serde(default)]
     pub configs: Vec<ConfigDecl>,
     /// A place for YAML anchors (`name: &name {...}`) that configs merge
@@ -73,16 +97,23 @@ fn default_seeds() -> Vec<u64> {
 /// One fully resolved run.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
+    /// The suite's name.
     pub suite: String,
     /// The named configuration this run comes from.
     pub config: String,
     /// Config name plus matrix values: stable and human-readable.
     pub name: String,
+    /// Its experiment kind.
     pub experiment: String,
+    /// The dataset it needs.
     pub dataset: String,
+    /// Resolved parameters (defaults filled in).
     pub params: Map<String, Value>,
+    /// The seed.
     pub seed: u64,
+    /// The paper's figures for this configuration.
     pub reference: Option<Value>,
+    /// Minimum figures `check` enforces.
     pub floor: BTreeMap<String, f64>,
 }
 
@@ -111,31 +142,29 @@ impl RunSpec {
 /// The content hash of a dataset as pinned; equals
 /// [`crate::data::Dataset::content_hash`] of any copy that verifies.
 pub fn lock_hash(lock: &Lock, dataset: &str) -> String {
-    if dataset.starts_with(crate::data::SYNTHETIC_PREFIX) {
-        return crate::data::Dataset::synthetic(dataset).content_hash();
-    }
-    let joined: String = lock
+    let files = lock
         .datasets
         .get(dataset)
         .map(|d| {
-            let mut files: Vec<_> = d
-                .files
+            d.files
                 .iter()
                 .map(|f| (f.name.clone(), f.sha256.clone()))
-                .collect();
-            files.sort();
-            files.iter().map(|(k, v)| format!("{k}={v};")).collect()
+                .collect()
         })
         .unwrap_or_default();
-    crate::data::store::sha256_hex(joined.as_bytes())
+    crate::data::content_hash(dataset, &files)
 }
 
 /// A parsed and expanded suite.
 #[derive(Debug, Clone)]
 pub struct Suite {
+    /// The suite's name.
     pub name: String,
+    /// One line about it.
     pub description: String,
+    /// The file it was read from.
     pub path: String,
+    /// Every run it expands to.
     pub runs: Vec<RunSpec>,
 }
 

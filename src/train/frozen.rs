@@ -20,11 +20,14 @@ use crate::progress::Progress;
 
 /// Per-image feature vectors, row-major, stored as f16.
 pub struct FeatureStore {
+    /// Values per image.
     pub dim: usize,
+    /// Features, image after image, as f16.
     pub data: Vec<f16>,
 }
 
 impl FeatureStore {
+    /// An empty store of `dim`-wide features.
     pub fn new(dim: usize) -> Self {
         FeatureStore {
             dim,
@@ -32,10 +35,12 @@ impl FeatureStore {
         }
     }
 
+    /// Number of images.
     pub fn len(&self) -> usize {
         self.data.len() / self.dim.max(1)
     }
 
+    /// Whether it holds no images.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
@@ -63,7 +68,10 @@ impl FeatureStore {
                 let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
                 w.write_all(&bytes).at(tmp)?;
             }
-            let f = w.into_inner().map_err(|e| Error::Params(e.to_string()))?;
+            let f = w.into_inner().map_err(|e| Error::Io {
+                path: tmp.to_path_buf(),
+                err: e.into_error(),
+            })?;
             f.sync_all().at(tmp)
         })
     }
@@ -137,13 +145,17 @@ impl FeatureStore {
 /// Classifier settings.
 #[derive(Debug, Clone)]
 pub struct HeadSchedule {
+    /// Classifier epochs.
     pub epochs: usize,
+    /// Minibatch.
     pub batch: usize,
+    /// Adam learning rate.
     pub lr: f64,
     /// Each epoch's rate is `lr · lr_decay^epoch` (1 keeps it constant, as
     /// the report). A per-epoch factor keeps the first epochs of a longer
     /// run identical to a shorter run.
     pub lr_decay: f64,
+    /// Dropout before the linear layer.
     pub dropout: f32,
     /// Standardise each feature with the training set's mean and std
     /// before dropout (not in the report's head).

@@ -4,9 +4,13 @@
 /// Accuracy and macro-averaged precision, recall and F1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scores {
+    /// Fraction correct.
     pub accuracy: f64,
+    /// Macro-averaged precision.
     pub precision: f64,
+    /// Macro-averaged recall.
     pub recall: f64,
+    /// Macro-averaged F1.
     pub f1: f64,
 }
 

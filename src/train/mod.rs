@@ -10,8 +10,11 @@ pub use metrics::Scores;
 /// What one classifier epoch measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochMetrics {
+    /// 1-based epoch.
     pub epoch: u32,
+    /// Mean training loss of the epoch.
     pub train_loss: f64,
+    /// Training accuracy of the epoch.
     pub train_accuracy: f64,
     /// Accuracy and macro precision/recall/F1 on the test split.
     pub test: Scores,

@@ -22,7 +22,9 @@ pub trait ReadoutLoss: Send + Sync {
 /// Krotov & Hopfield's readout: `c = tanh(β z)`, loss `Σ_c |c − t|^m`
 /// against ±1 targets.
 pub struct PowerTanh {
+    /// Inverse temperature β of the tanh.
     pub beta: f64,
+    /// Loss exponent m.
     pub m: f64,
 }
 
@@ -45,6 +47,7 @@ impl ReadoutLoss for SoftmaxCrossEntropy {
 
 /// A trainable classifier: its parameters and its logits.
 pub trait Classifier {
+    /// Every trainable variable.
     fn vars(&self) -> Vec<Var>;
     /// Logits (B × C) for a batch whose first dimension is B; `train`
     /// selects training behaviour (batch statistics) where a layer has one.
@@ -54,7 +57,9 @@ pub trait Classifier {
 /// How to train: epochs, batch size and the learning-rate schedule.
 #[derive(Debug, Clone)]
 pub struct ReadoutSchedule {
+    /// Epochs.
     pub epochs: usize,
+    /// Minibatch.
     pub batch: usize,
     /// Adam learning rate at the first epoch.
     pub lr: f64,
@@ -86,17 +91,22 @@ impl ReadoutSchedule {
 
 /// Inputs and labels of one split.
 pub struct Labelled<'a> {
+    /// `N × D` features.
     pub features: &'a Tensor,
+    /// One label per row.
     pub labels: &'a [u8],
 }
 
 /// A linear layer `z = f·Sᵀ + b`, initialised uniform ±1/√H from `rng`.
 pub struct LinearReadout {
+    /// Weights.
     pub s: Var,
+    /// Bias.
     pub b: Var,
 }
 
 impl LinearReadout {
+    /// A readout of `inputs → classes`, initialised from `rng`.
     pub fn new(inputs: usize, classes: usize, rng: &mut impl Rng, dev: &Device) -> Result<Self> {
         let bound = 1.0 / (inputs as f32).sqrt();
         let s: Vec<f32> = (0..classes * inputs)

@@ -89,12 +89,12 @@ impl Competition for Temporal {
     fn compete(&mut self, u: &[f32], units: usize, rows_per_image: usize) -> Result<Post> {
         let per_image = rows_per_image * units;
         if per_image == 0 || u.len() % per_image != 0 {
-            return Err(Error::Params(
+            return Err(Error::Shape(
                 "temporal competition needs whole images per batch".into(),
             ));
         }
         if self.history.front().is_some_and(|h| h.len() != per_image) {
-            return Err(Error::Params(
+            return Err(Error::Shape(
                 "temporal competition is not supported on this layer shape".into(),
             ));
         }

@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 pub struct Correlator<'a> {
     /// `rows × fan_in` patches, shared with the forward pass.
     pub patches: &'a Mat,
+    /// Units of the layer.
     pub units: usize,
     /// Depthwise layers: unit `c` sees only channel `c` of each patch
     /// (patch columns are (tap, channel)); `fan_in` per unit is the tap count.
