@@ -22,7 +22,12 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
             if !rel.ends_with(".rs") || rel == "main.rs" || rel == "lib.rs" {
                 continue;
             }
-            let top = rel.split('/').next().unwrap().trim_end_matches(".rs").to_string();
+            let top = rel
+                .split('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".rs")
+                .to_string();
             let text = std::fs::read_to_string(&p).unwrap();
             let code = text.split("#[cfg(test)]").next().unwrap();
             let entry = deps.entry(top.clone()).or_default();
@@ -68,7 +73,15 @@ fn imports_between_modules_run_one_way() {
     }
     for floor in ["kernels", "nhwc", "identity", "config", "hebb"] {
         let r = reachable(&deps, floor);
-        for above in ["models", "experiments", "suite", "run", "report", "train", "bench"] {
+        for above in [
+            "models",
+            "experiments",
+            "suite",
+            "run",
+            "report",
+            "train",
+            "bench",
+        ] {
             assert!(!r.contains(above), "`{floor}` reaches `{above}`: {r:?}");
         }
     }

@@ -246,3 +246,53 @@ fn committed_suites_keep_their_run_hashes() {
         new.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n"),
     );
 }
+
+#[test]
+fn a_suite_extends_another_overriding_params_and_merging_configs_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("base.yaml"),
+        format!(
+            "{BASE}configs:\n  - name: a\n    params: {{readout: paper, delta: 0.3}}\n    reference: {{test_accuracy: 0.9}}\n  - name: b\n    params: {{readout: softmax}}\n"
+        ),
+    )
+    .unwrap();
+    let child = dir.path().join("child.yaml");
+    std::fs::write(
+        &child,
+        "extends: base.yaml\nname: c\nseeds: [3]\nparams: {hidden: 20}\nconfigs:\n  - name: b\n    params: {delta: 0.5}\n    floor: {test_accuracy: 0.1}\n  - name: d\n    params: {readout: bio}\n",
+    )
+    .unwrap();
+    let s = Suite::load(&child).unwrap();
+    assert_eq!(s.name, "c");
+    let names: Vec<(&str, u64)> = s.runs.iter().map(|r| (r.name.as_str(), r.seed)).collect();
+    assert_eq!(names, [("a", 3), ("b", 3), ("d", 3)]);
+    let p = |i: usize, k: &str| s.runs[i].params[k].clone();
+    // The child's suite params override the base's for every config.
+    assert!(s.runs.iter().all(|r| r.params["hidden"] == 20));
+    // A config of the same name keeps its base params and reference and
+    // takes the child's on top.
+    assert_eq!(
+        (p(0, "readout"), p(0, "delta")),
+        ("paper".into(), 0.3.into())
+    );
+    assert_eq!(
+        (p(1, "readout"), p(1, "delta")),
+        ("softmax".into(), 0.5.into())
+    );
+    assert_eq!(s.runs[1].floor["test_accuracy"], 0.1);
+    assert!(s.runs[0].reference.is_some());
+    // A missing base names the extending file and line.
+    std::fs::write(&child, "name: c\nextends: nowhere.yaml\n").unwrap();
+    let e = Suite::load(&child).unwrap_err().to_string();
+    assert!(
+        e.contains("child.yaml:2:") && e.contains("nowhere.yaml"),
+        "{e}"
+    );
+    // A cycle is refused, not followed forever.
+    std::fs::write(&child, "name: c\nextends: child.yaml\n").unwrap();
+    assert!(Suite::load(&child)
+        .unwrap_err()
+        .to_string()
+        .contains("deep"));
+}

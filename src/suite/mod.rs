@@ -66,9 +66,9 @@ pub struct SuiteDecl {
     /// Default experiment kind for every config.
     #[serde(default)]
     pub experiment: Option<String>,
-    /// Seeds of every configuration.
-    #[serde(default = "default_seeds")]
-    pub seeds: Vec<u64>,
+    /// Seeds of every configuration (default `[0]`).
+    #[serde(default)]
+    pub seeds: Option<Vec<u64>>,
     /// Fixed parameters, applied to every run before config and axis values.
     #[serde(default)]
     pub params: BTreeMap<String, serde_norway::Value>,
@@ -88,10 +88,49 @@ pub struct SuiteDecl {
     /// with `<<: *name`; read for nothing else.
     #[serde(default)]
     pub anchors: Option<serde_norway::Value>,
+    /// Another suite file (relative to this one) this suite starts from:
+    /// its parameters are overridden key by key, a config of the same name
+    /// is merged (its params key by key; reference, floor, seeds and
+    /// experiment replaced when given), new configs are appended, and
+    /// seeds, matrix, exclude and include replace the base's when given.
+    #[serde(default)]
+    pub extends: Option<String>,
 }
 
-fn default_seeds() -> Vec<u64> {
-    vec![0]
+impl SuiteDecl {
+    /// `self` (a base suite) as `child` extends it.
+    fn extended_by(mut self, child: SuiteDecl) -> SuiteDecl {
+        self.name = child.name;
+        self.description = child.description;
+        self.experiment = child.experiment.or(self.experiment);
+        self.seeds = child.seeds.or(self.seeds);
+        self.params.extend(child.params);
+        if !child.matrix.is_empty() {
+            self.matrix = child.matrix;
+        }
+        if !child.exclude.is_empty() {
+            self.exclude = child.exclude;
+        }
+        if !child.include.is_empty() {
+            self.include = child.include;
+        }
+        for c in child.configs {
+            match self.configs.iter_mut().find(|b| b.name == c.name) {
+                Some(b) => {
+                    b.params.extend(c.params);
+                    b.experiment = c.experiment.or(b.experiment.take());
+                    b.seeds = c.seeds.or(b.seeds.take());
+                    b.reference = c.reference.or(b.reference.take());
+                    if !c.floor.is_empty() {
+                        b.floor = c.floor;
+                    }
+                }
+                None => self.configs.push(c),
+            }
+        }
+        self.extends = None;
+        self
+    }
 }
 
 /// One fully resolved run.
@@ -171,24 +210,73 @@ pub struct Suite {
 impl Suite {
     /// Reads, validates and expands a suite file.
     pub fn load(path: &Path) -> Result<Self> {
+        let (decl, text) = Self::load_decl(path, 0)?;
+        Self::expand(decl, &text, &path.display().to_string())
+    }
+
+    /// The declaration in `path` with its `extends` chain resolved, and the
+    /// file's text (for error lines).
+    fn load_decl(path: &Path, depth: usize) -> Result<(SuiteDecl, String)> {
+        let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|err| Error::Io {
             path: path.to_path_buf(),
             err,
         })?;
-        Self::parse(&text, &path.display().to_string())
+        let decl = Self::parse_decl(&text, &file)?;
+        let Some(base) = decl.extends.clone() else {
+            return Ok((decl, text));
+        };
+        if depth >= 8 {
+            return Err(Error::Suite {
+                file,
+                line: line_of(&text, "extends"),
+                msg: "`extends` nests more than 8 suites deep (a cycle?)".into(),
+            });
+        }
+        let base_path = path.parent().unwrap_or(Path::new(".")).join(&base);
+        let (base_decl, _) = Self::load_decl(&base_path, depth + 1).map_err(|e| match e {
+            Error::Io { err, .. } => Error::Suite {
+                file: file.clone(),
+                line: line_of(&text, "extends"),
+                msg: format!(
+                    "cannot read the suite it extends, {}: {err}",
+                    base_path.display()
+                ),
+            },
+            other => other,
+        })?;
+        Ok((base_decl.extended_by(decl), text))
     }
 
-    /// Parses suite text; `file` names it in errors.
+    fn parse_decl(text: &str, file: &str) -> Result<SuiteDecl> {
+        serde_norway::from_str(text).map_err(|e| Error::Suite {
+            file: file.to_string(),
+            line: e.location().map(|l| l.line()).unwrap_or(0),
+            msg: strip_location(&e.to_string()),
+        })
+    }
+
+    /// Parses suite text; `file` names it in errors. A suite that
+    /// `extends` another must be read with [`Suite::load`].
     pub fn parse(text: &str, file: &str) -> Result<Self> {
+        let decl = Self::parse_decl(text, file)?;
+        if decl.extends.is_some() {
+            return Err(Error::Suite {
+                file: file.to_string(),
+                line: line_of(text, "extends"),
+                msg: "a suite with `extends` must be loaded from its file".into(),
+            });
+        }
+        Self::expand(decl, text, file)
+    }
+
+    fn expand(decl: SuiteDecl, text: &str, file: &str) -> Result<Self> {
         let err = |line: usize, msg: String| Error::Suite {
             file: file.to_string(),
             line,
             msg,
         };
-        let decl: SuiteDecl = serde_norway::from_str(text).map_err(|e| {
-            let line = e.location().map(|l| l.line()).unwrap_or(0);
-            err(line, strip_location(&e.to_string()))
-        })?;
+        let seeds = decl.seeds.clone().unwrap_or_else(|| vec![0]);
         let mut configs = decl.configs.clone();
         if configs.is_empty() {
             configs.push(ConfigDecl {
@@ -300,7 +388,7 @@ impl Suite {
                         .collect();
                     name = format!("{name}/{}", tag.join(","));
                 }
-                for &seed in c.seeds.as_ref().unwrap_or(&decl.seeds) {
+                for &seed in c.seeds.as_ref().unwrap_or(&seeds) {
                     let excluded = excludes.iter().any(|ex| {
                         ex.iter().all(|(k, v)| match k.as_str() {
                             "config" => v.as_str() == Some(c.name.as_str()),
