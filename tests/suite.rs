@@ -296,3 +296,23 @@ fn a_suite_extends_another_overriding_params_and_merging_configs_by_name() {
         .to_string()
         .contains("deep"));
 }
+
+#[test]
+fn an_error_in_a_later_config_points_at_that_config_and_names_every_missing_key() {
+    // Both configs set `t_invert`; only the second one's is invalid: the
+    // error points at the second's line, not the first key found.
+    let text = "name: s\nexperiment: hebbian_cnn\nparams: {arch: softhebb, competition: soft_wta}\nconfigs:\n  - name: a\n    params:\n      t_invert: [1.0]\n  - name: b\n    params:\n      lr: [0.1]\n      t_invert: []\n";
+    let e = err(text);
+    assert!(
+        e.starts_with("suites/x.yaml:11:") && e.contains("config `b`"),
+        "{e}"
+    );
+    // Missing required keys are named together, at the config's line.
+    let text = "name: s\nexperiment: krotov\nconfigs:\n  - name: a\n    params: {hidden: 3}\n";
+    let e = err(text);
+    assert!(e.starts_with("suites/x.yaml:4:"), "{e}");
+    assert!(
+        e.contains("`p`, `k`, `delta`, `eps0`, `batch`, `epochs`, `readout`"),
+        "{e}"
+    );
+}

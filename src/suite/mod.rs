@@ -375,7 +375,11 @@ impl Suite {
                 let checked = exp.check(&params).map_err(|e| {
                     let msg = e.to_string();
                     let line = offending_key(&msg)
-                        .map(|k| line_of(text, &k))
+                        .and_then(|k| line_in_config(text, &c.name, &k))
+                        .or_else(|| {
+                            let lines: Vec<&str> = text.lines().collect();
+                            offending_key(&msg).and_then(|k| key_line(&lines, &k))
+                        })
                         .unwrap_or_else(|| line_of(text, &c.name));
                     err(line, format!("config `{}`: {msg}", c.name))
                 })?;
@@ -529,6 +533,52 @@ fn offending_key(msg: &str) -> Option<String> {
     let start = msg.find('`')? + 1;
     let end = start + msg[start..].find('`')?;
     Some(msg[start..end].to_string())
+}
+
+/// The line of `key:` inside the block of config `config` (from its
+/// `name:` line to the next config's), so that an error in the seventh
+/// config points there and not at the first config that has the key.
+fn line_in_config(text: &str, config: &str, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    // The value of a `name:` entry on this line, if it has one.
+    let name_of = |l: &str| -> Option<String> {
+        let t = l.trim_start().trim_start_matches("- ").trim_start();
+        let t = t.trim_start_matches('{').trim_start();
+        let v = t.strip_prefix("name:")?;
+        let v = v.split([',', '}']).next().unwrap_or("").trim();
+        Some(v.trim_matches(['"', '\'']).to_string())
+    };
+    let start = lines
+        .iter()
+        .position(|l| name_of(l).as_deref() == Some(config))?;
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| name_of(l).is_some())
+        .map_or(lines.len(), |i| start + 1 + i);
+    let block = &lines[start..end];
+    // The key itself, or else a value (an unknown choice names its value).
+    key_line(block, key)
+        .or_else(|| {
+            block
+                .iter()
+                .position(|l| l.contains(&format!(": {key}")))
+                .map(|i| i + 1)
+        })
+        .map(|i| start + i)
+}
+
+/// The 1-based line among `lines` that sets `key` (`key:` at a line's start
+/// or inside a `{…}` map), if any.
+fn key_line(lines: &[&str], key: &str) -> Option<usize> {
+    lines
+        .iter()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ").trim_start();
+            t.starts_with(&format!("{key}:"))
+                || l.contains(&format!("{{{key}:"))
+                || l.contains(&format!(", {key}:"))
+        })
+        .map(|i| i + 1)
 }
 
 /// The 1-based line where `key:` first appears, or 0 when not found.
