@@ -49,44 +49,9 @@ enum Cmd {
         kind: String,
     },
     /// Print the runs a suite expands to, without running them.
-    List {
-        suite: PathBuf,
-        #[arg(long)]
-        filter: Option<String>,
-        /// Only the runs shard I of N owns, e.g. `--shard 2/5`.
-        #[arg(long)]
-        shard: Option<Shard>,
-    },
+    List(ListArgs),
     /// Run a suite; runs whose results exist are skipped.
-    Run {
-        suite: PathBuf,
-        /// Only runs whose name contains this (or matches it, with `*`);
-        /// append `@SEED` to pick one seed, e.g. `SoftHebb-SoftWTA-Instar@0`.
-        #[arg(long)]
-        filter: Option<String>,
-        #[arg(long, value_enum, default_value = "cpu")]
-        device: DeviceChoice,
-        /// Runs to execute at once.
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
-        #[arg(long, default_value = "results")]
-        out: PathBuf,
-        /// Run again the runs recorded as failed.
-        #[arg(long)]
-        retry_failed: bool,
-        /// Never download missing datasets; fail instead.
-        #[arg(long)]
-        no_fetch: bool,
-        /// Keep the Hebbian CNNs' frozen features under <out>/cache (about
-        /// 5 GB per full-data SoftHebb configuration), so that classifier
-        /// variants of a configuration skip learning and extraction.
-        #[arg(long)]
-        keep_features: bool,
-        /// Only the runs shard I of N owns (`--shard 2/5`); every shard
-        /// computes the same split from the suite, by run hash and cost.
-        #[arg(long)]
-        shard: Option<Shard>,
-    },
+    Run(RunArgs),
     /// Which runs of a suite are done, failed or missing, and with
     /// `--shards N` which shard of an N-task array owns each.
     Status {
@@ -101,92 +66,15 @@ enum Cmd {
     },
     /// Write (and with --submit, sbatch) a Slurm job array that runs the
     /// suite, one shard per array task.
-    Slurm {
-        suite: PathBuf,
-        /// Array tasks (shards).
-        #[arg(long)]
-        array: usize,
-        /// Shared result directory every task writes to.
-        #[arg(long, default_value = "results")]
-        out: PathBuf,
-        #[arg(long)]
-        partition: Option<String>,
-        /// Wall-time limit per task (Slurm syntax, e.g. 02:00:00).
-        #[arg(long)]
-        time: Option<String>,
-        #[arg(long, default_value_t = 2)]
-        cpus_per_task: usize,
-        /// GPUs per task; more than 0 also runs with `--device cuda`.
-        #[arg(long, default_value_t = 0)]
-        gpus_per_task: usize,
-        /// At most this many tasks at once.
-        #[arg(long)]
-        max_running: Option<usize>,
-        #[arg(long)]
-        filter: Option<String>,
-        #[arg(long)]
-        keep_features: bool,
-        /// Where to write the script (default <out>/slurm/<suite>.sbatch).
-        #[arg(long)]
-        script: Option<PathBuf>,
-        /// Hand the script to sbatch.
-        #[arg(long)]
-        submit: bool,
-    },
+    Slurm(SlurmArgs),
     /// Check that a suite's results exist, succeeded and meet its floors.
-    Check {
-        suite: PathBuf,
-        #[arg(long)]
-        filter: Option<String>,
-        /// Result directories (repeatable: one shared, or one per shard).
-        #[arg(long, default_value = "results")]
-        out: Vec<PathBuf>,
-    },
+    Check(CheckArgs),
     /// Render a suite's results as Markdown tables and PNG/SVG plots.
-    Report {
-        /// Result directories to merge (several machines or shards).
-        #[arg(default_value = "results")]
-        dirs: Vec<PathBuf>,
-        #[arg(long)]
-        suite: String,
-        /// The suite's definition (default: suites/<suite>.yaml when it
-        /// exists); result files of runs it no longer contains are left out.
-        #[arg(long)]
-        suite_file: Option<PathBuf>,
-        /// Where to write index.md, plots and CSV tables.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Report(ReportArgs),
     /// Time the hot kernels against this machine's GEMM rate.
-    Bench {
-        /// The short set CI runs.
-        #[arg(long)]
-        quick: bool,
-        /// Only kernels whose name contains this.
-        #[arg(long)]
-        filter: Option<String>,
-        /// Also write the measurements as JSON here.
-        #[arg(long)]
-        json: Option<PathBuf>,
-    },
+    Bench(BenchArgs),
     /// Compare accuracy and throughput with a committed baseline (CI).
-    Gate {
-        #[arg(long, default_value = "bench/baseline.yaml")]
-        baseline: PathBuf,
-        /// JSON written by `hebbench bench --json`.
-        #[arg(long)]
-        bench: PathBuf,
-        /// Result directory of the CI suites.
-        #[arg(long)]
-        results: PathBuf,
-        /// Accept this run's figures as the new baseline.
-        #[arg(long)]
-        update_baseline: bool,
-        /// With --update-baseline: change only the figures whose names
-        /// contain one of these fragments (repeatable), keep the rest.
-        #[arg(long, requires = "update_baseline")]
-        only: Vec<String>,
-    },
+    Gate(GateArgs),
     /// Summarise the result files under a directory.
     Results {
         #[arg(default_value = "results")]
@@ -195,6 +83,139 @@ enum Cmd {
         #[arg(long)]
         suite: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct ListArgs {
+    suite: PathBuf,
+    #[arg(long)]
+    filter: Option<String>,
+    /// Only the runs shard I of N owns, e.g. `--shard 2/5`.
+    #[arg(long)]
+    shard: Option<Shard>,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    suite: PathBuf,
+    /// Only runs whose name contains this (or matches it, with `*`);
+    /// append `@SEED` to pick one seed, e.g. `SoftHebb-SoftWTA-Instar@0`.
+    #[arg(long)]
+    filter: Option<String>,
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: DeviceChoice,
+    /// Runs to execute at once.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Run again the runs recorded as failed.
+    #[arg(long)]
+    retry_failed: bool,
+    /// Never download missing datasets; fail instead.
+    #[arg(long)]
+    no_fetch: bool,
+    /// Keep the Hebbian CNNs' frozen features under <out>/cache (about
+    /// 5 GB per full-data SoftHebb configuration), so that classifier
+    /// variants of a configuration skip learning and extraction.
+    #[arg(long)]
+    keep_features: bool,
+    /// Only the runs shard I of N owns (`--shard 2/5`); every shard
+    /// computes the same split from the suite, by run hash and cost.
+    #[arg(long)]
+    shard: Option<Shard>,
+}
+
+#[derive(clap::Args)]
+struct SlurmArgs {
+    suite: PathBuf,
+    /// Array tasks (shards).
+    #[arg(long)]
+    array: usize,
+    /// Shared result directory every task writes to.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    #[arg(long)]
+    partition: Option<String>,
+    /// Wall-time limit per task (Slurm syntax, e.g. 02:00:00).
+    #[arg(long)]
+    time: Option<String>,
+    #[arg(long, default_value_t = 2)]
+    cpus_per_task: usize,
+    /// GPUs per task; more than 0 also runs with `--device cuda`.
+    #[arg(long, default_value_t = 0)]
+    gpus_per_task: usize,
+    /// At most this many tasks at once.
+    #[arg(long)]
+    max_running: Option<usize>,
+    #[arg(long)]
+    filter: Option<String>,
+    #[arg(long)]
+    keep_features: bool,
+    /// Where to write the script (default <out>/slurm/<suite>.sbatch).
+    #[arg(long)]
+    script: Option<PathBuf>,
+    /// Hand the script to sbatch.
+    #[arg(long)]
+    submit: bool,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    suite: PathBuf,
+    #[arg(long)]
+    filter: Option<String>,
+    /// Result directories (repeatable: one shared, or one per shard).
+    #[arg(long, default_value = "results")]
+    out: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Result directories to merge (several machines or shards).
+    #[arg(default_value = "results")]
+    dirs: Vec<PathBuf>,
+    #[arg(long)]
+    suite: String,
+    /// The suite's definition (default: suites/<suite>.yaml when it
+    /// exists); result files of runs it no longer contains are left out.
+    #[arg(long)]
+    suite_file: Option<PathBuf>,
+    /// Where to write index.md, plots and CSV tables.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// The short set CI runs.
+    #[arg(long)]
+    quick: bool,
+    /// Only kernels whose name contains this.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Also write the measurements as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct GateArgs {
+    #[arg(long, default_value = "bench/baseline.yaml")]
+    baseline: PathBuf,
+    /// JSON written by `hebbench bench --json`.
+    #[arg(long)]
+    bench: PathBuf,
+    /// Result directory of the CI suites.
+    #[arg(long)]
+    results: PathBuf,
+    /// Accept this run's figures as the new baseline.
+    #[arg(long)]
+    update_baseline: bool,
+    /// With --update-baseline: change only the figures whose names
+    /// contain one of these fragments (repeatable), keep the rest.
+    #[arg(long, requires = "update_baseline")]
+    only: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -227,11 +248,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// What every command may need besides its own arguments.
+struct Env {
+    lock: Lock,
+    store: DataStore,
+    quiet: bool,
+    data_dir: Option<PathBuf>,
+}
+
 fn real_main(cli: Cli) -> Result<ExitCode> {
-    let lock = Lock::builtin()?;
-    let store = DataStore::new(cli.data_dir.clone()).with_mirror(cli.mirror.clone());
+    let env = Env {
+        lock: Lock::builtin()?,
+        store: DataStore::new(cli.data_dir.clone()).with_mirror(cli.mirror.clone()),
+        quiet: cli.quiet,
+        data_dir: cli.data_dir.clone(),
+    };
+    let (lock, store) = (&env.lock, &env.store);
     match cli.cmd {
-        Cmd::Datasets { cmd } => datasets(cmd, &store, &lock, cli.quiet),
+        Cmd::Datasets { cmd } => datasets(cmd, store, lock, cli.quiet),
         Cmd::Experiments => {
             for e in REGISTRY {
                 println!("{:<14} {}", e.name(), e.about());
@@ -244,317 +278,19 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::List {
-            suite,
-            filter,
-            shard,
-        } => {
-            let s = Suite::load(&suite)?;
-            println!(
-                "suite {} ({} runs){}",
-                s.name,
-                s.runs.len(),
-                if s.description.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", s.description)
-                }
-            );
-            let mut runs = s.filtered(filter.as_deref());
-            if let Some(sh) = shard {
-                runs = hebbench::run::shard::select(runs, &lock, sh);
-                println!("shard {sh}: {} runs", runs.len());
-            }
-            for r in runs {
-                println!(
-                    "{}  seed={}  {}  {}  {}",
-                    r.run_hash(&lock),
-                    r.seed,
-                    r.experiment,
-                    r.name,
-                    serde_json::Value::Object(r.params.clone())
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Check { suite, filter, out } => {
-            let s = Suite::load(&suite)?;
-            let misses = hebbench::run::check_floors(&s, &lock, &out, filter.as_deref())?;
-            let n = s.filtered(filter.as_deref()).len();
-            for m in &misses {
-                println!("FAILED  {} seed {}: {}", m.run, m.seed, m.what);
-            }
-            println!("check {}: {} runs, {} problems", s.name, n, misses.len());
-            Ok(if misses.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        Cmd::Run {
-            suite,
-            filter,
-            device,
-            jobs,
-            out,
-            retry_failed,
-            no_fetch,
-            keep_features,
-            shard,
-        } => {
-            let s = Suite::load(&suite)?;
-            let opts = RunOptions {
-                out: out.clone(),
-                filter,
-                jobs,
-                device,
-                quiet: cli.quiet,
-                retry_failed,
-                fetch_missing: !no_fetch,
-                keep_features,
-                shard,
-            };
-            let outcomes = run_suite(&s, &store, &lock, &opts)?;
-            if outcomes.is_empty() {
-                bail!("no run of suite {} matches the filter", s.name);
-            }
-            let skipped = outcomes
-                .iter()
-                .filter(|(_, o)| *o == Outcome::Skipped)
-                .count();
-            let failed: Vec<_> = outcomes
-                .iter()
-                .filter_map(|(r, o)| match o {
-                    Outcome::Ran(hebbench::run::results::Status::Failed(why)) => {
-                        Some(format!("{} seed {}: {why}", r.name, r.seed))
-                    }
-                    _ => None,
-                })
-                .collect();
-            println!(
-                "suite {}: {} runs, {} ran, {} skipped (results existed), {} failed; results in {}",
-                s.name,
-                outcomes.len(),
-                outcomes.len() - skipped,
-                skipped,
-                failed.len(),
-                out.join(&s.name).display()
-            );
-            for f in &failed {
-                println!("  failed: {f}");
-            }
-            print_results(&out.join(&s.name))?;
-            Ok(if failed.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(3)
-            })
-        }
-        Cmd::Report {
-            dirs,
-            suite,
-            suite_file,
-            out,
-        } => {
-            let file = suite_file.or_else(|| {
-                let p = PathBuf::from(format!("suites/{suite}.yaml"));
-                p.exists().then_some(p)
-            });
-            let current = match &file {
-                Some(f) => Some(
-                    Suite::load(f)?
-                        .runs
-                        .iter()
-                        .map(|r| {
-                            (
-                                r.run_hash(&lock),
-                                (r.name.clone(), r.seed, r.reference.clone()),
-                            )
-                        })
-                        .collect::<std::collections::BTreeMap<_, _>>(),
-                ),
-                None => None,
-            };
-            let command = format!(
-                "hebbench report {} --suite {suite} --out {}",
-                dirs.iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                out.display()
-            );
-            let s = hebbench::report::render(&dirs, &suite, current.as_ref(), &out, &command)?;
-            println!(
-                "report {}: {} runs, {} tables, {} figures",
-                s.index.display(),
-                s.runs,
-                s.tables,
-                s.figures
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Bench {
-            quick,
-            filter,
-            json,
-        } => {
-            println!(
-                "{:<44} {:>12} {:>11} {:>9} {:>7} {:>12}",
-                "kernel", "MFLOP/call", "median", "GFLOP/s", "÷GEMM", "items/s"
-            );
-            let report = hebbench::bench::run(quick, filter.as_deref(), |m| {
-                println!(
-                    "{:<44} {:>12.2} {:>9.3}ms {:>9.1} {:>7.3} {:>12.0}",
-                    m.name,
-                    m.flops / 1e6,
-                    m.median_s * 1e3,
-                    m.gflops,
-                    m.gemm_ratio,
-                    m.items_per_s
-                );
-            })?;
-            println!(
-                "float32 GEMM (1024³, candle CPU, same process): {:.1} GFLOP/s",
-                report.gemm_gflops
-            );
-            println!("FLOP counts:");
-            let mut seen = std::collections::BTreeSet::new();
-            for k in &report.kernels {
-                let family = k.name.split('/').next().unwrap_or("");
-                if seen.insert(family.to_string()) {
-                    println!("  {family}: {}", k.counted);
-                }
-            }
-            if let Some(path) = json {
-                hebbench::atomic::write_bytes(
-                    &path,
-                    serde_json::to_string_pretty(&report)?.as_bytes(),
-                )?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Cmd::Gate {
-            baseline,
-            bench,
-            results,
-            update_baseline,
-            only,
-        } => {
-            let text = std::fs::read_to_string(&bench)
-                .with_context(|| format!("reading {}", bench.display()))?;
-            let report: hebbench::bench::Report = serde_json::from_str(&text)
-                .with_context(|| format!("parsing {}", bench.display()))?;
-            let acc = hebbench::gate::accuracies(&results)?;
-            let old = if baseline.exists() {
-                hebbench::gate::Baseline::load(&baseline)?
-            } else {
-                Default::default()
-            };
-            if update_baseline {
-                let new = hebbench::gate::updated(&old, &report, &acc, &only);
-                new.save(&baseline)?;
-                println!(
-                    "baseline {} updated: {} throughput and {} accuracy figures",
-                    baseline.display(),
-                    new.throughput.len(),
-                    new.accuracy.len()
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            let fails = hebbench::gate::compare(&old, &report, &acc);
-            for f in &fails {
-                println!("REGRESSION  {f}");
-            }
-            println!(
-                "gate: {} throughput and {} accuracy figures checked against {}, {} regressions",
-                old.throughput.len(),
-                old.accuracy.len(),
-                baseline.display(),
-                fails.len()
-            );
-            Ok(if fails.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        Cmd::List(a) => list_cmd(a, &env),
+        Cmd::Check(a) => check_cmd(a, &env),
+        Cmd::Run(a) => run_cmd(a, &env),
+        Cmd::Report(a) => report_cmd(a, &env),
+        Cmd::Bench(a) => bench_cmd(a),
+        Cmd::Gate(a) => gate_cmd(a),
         Cmd::Status {
             suite,
             filter,
             out,
             shards,
-        } => status(
-            &Suite::load(&suite)?,
-            &lock,
-            &out,
-            filter.as_deref(),
-            shards,
-        ),
-        Cmd::Slurm {
-            suite,
-            array,
-            out,
-            partition,
-            time,
-            cpus_per_task,
-            gpus_per_task,
-            max_running,
-            filter,
-            keep_features,
-            script,
-            submit,
-        } => {
-            let s = Suite::load(&suite)?;
-            if array == 0 {
-                bail!("--array needs at least one task");
-            }
-            let abs = |p: &std::path::Path| -> Result<PathBuf> {
-                Ok(if p.is_absolute() {
-                    p.to_path_buf()
-                } else {
-                    std::env::current_dir()?.join(p)
-                })
-            };
-            let job = hebbench::run::slurm::ArrayJob {
-                suite: abs(&suite)?,
-                suite_name: s.name.clone(),
-                tasks: array,
-                binary: std::env::current_exe().context("locating the hebbench binary")?,
-                out: abs(&out)?,
-                workdir: std::env::current_dir()?,
-                partition,
-                time,
-                cpus_per_task,
-                gpus_per_task,
-                data_dir: cli.data_dir.as_deref().map(abs).transpose()?,
-                keep_features,
-                filter,
-                max_running,
-            };
-            let path =
-                script.unwrap_or_else(|| job.out.join("slurm").join(format!("{}.sbatch", s.name)));
-            hebbench::atomic::write_bytes(&path, job.script().as_bytes())?;
-            std::fs::create_dir_all(job.out.join("slurm"))?;
-            println!("wrote {} ({} tasks)", path.display(), array);
-            if submit {
-                let o = std::process::Command::new("sbatch")
-                    .arg("--parsable")
-                    .arg(&path)
-                    .output()
-                    .context("running sbatch (is Slurm installed here?)")?;
-                if !o.status.success() {
-                    bail!(
-                        "sbatch failed: {}",
-                        String::from_utf8_lossy(&o.stderr).trim()
-                    );
-                }
-                println!(
-                    "submitted job {}",
-                    String::from_utf8_lossy(&o.stdout).trim()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => status(&Suite::load(&suite)?, lock, &out, filter.as_deref(), shards),
+        Cmd::Slurm(a) => slurm_cmd(a, &env),
         Cmd::Results { dir, suite } => {
             let dir = match suite {
                 Some(s) => dir.join(s),
@@ -564,6 +300,319 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn list_cmd(a: ListArgs, env: &Env) -> Result<ExitCode> {
+    let ListArgs {
+        suite,
+        filter,
+        shard,
+    } = a;
+    let lock = &env.lock;
+    let s = Suite::load(&suite)?;
+    println!(
+        "suite {} ({} runs){}",
+        s.name,
+        s.runs.len(),
+        if s.description.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", s.description)
+        }
+    );
+    let mut runs = s.filtered(filter.as_deref());
+    if let Some(sh) = shard {
+        runs = hebbench::run::shard::select(runs, lock, sh);
+        println!("shard {sh}: {} runs", runs.len());
+    }
+    for r in runs {
+        println!(
+            "{}  seed={}  {}  {}  {}",
+            r.run_hash(lock),
+            r.seed,
+            r.experiment,
+            r.name,
+            serde_json::Value::Object(r.params.clone())
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_cmd(a: RunArgs, env: &Env) -> Result<ExitCode> {
+    let RunArgs {
+        suite,
+        filter,
+        device,
+        jobs,
+        out,
+        retry_failed,
+        no_fetch,
+        keep_features,
+        shard,
+    } = a;
+    let (lock, store) = (&env.lock, &env.store);
+    let s = Suite::load(&suite)?;
+    let opts = RunOptions {
+        out: out.clone(),
+        filter,
+        jobs,
+        device,
+        quiet: env.quiet,
+        retry_failed,
+        fetch_missing: !no_fetch,
+        keep_features,
+        shard,
+    };
+    let outcomes = run_suite(&s, store, lock, &opts)?;
+    if outcomes.is_empty() {
+        bail!("no run of suite {} matches the filter", s.name);
+    }
+    let skipped = outcomes
+        .iter()
+        .filter(|(_, o)| *o == Outcome::Skipped)
+        .count();
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter_map(|(r, o)| match o {
+            Outcome::Ran(hebbench::run::results::Status::Failed(why)) => {
+                Some(format!("{} seed {}: {why}", r.name, r.seed))
+            }
+            _ => None,
+        })
+        .collect();
+    println!(
+        "suite {}: {} runs, {} ran, {} skipped (results existed), {} failed; results in {}",
+        s.name,
+        outcomes.len(),
+        outcomes.len() - skipped,
+        skipped,
+        failed.len(),
+        out.join(&s.name).display()
+    );
+    for f in &failed {
+        println!("  failed: {f}");
+    }
+    print_results(&out.join(&s.name))?;
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+fn slurm_cmd(a: SlurmArgs, env: &Env) -> Result<ExitCode> {
+    let SlurmArgs {
+        suite,
+        array,
+        out,
+        partition,
+        time,
+        cpus_per_task,
+        gpus_per_task,
+        max_running,
+        filter,
+        keep_features,
+        script,
+        submit,
+    } = a;
+    let s = Suite::load(&suite)?;
+    if array == 0 {
+        bail!("--array needs at least one task");
+    }
+    let abs = |p: &std::path::Path| -> Result<PathBuf> {
+        Ok(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir()?.join(p)
+        })
+    };
+    let job = hebbench::run::slurm::ArrayJob {
+        suite: abs(&suite)?,
+        suite_name: s.name.clone(),
+        tasks: array,
+        binary: std::env::current_exe().context("locating the hebbench binary")?,
+        out: abs(&out)?,
+        workdir: std::env::current_dir()?,
+        partition,
+        time,
+        cpus_per_task,
+        gpus_per_task,
+        data_dir: env.data_dir.as_deref().map(abs).transpose()?,
+        keep_features,
+        filter,
+        max_running,
+    };
+    let path = script.unwrap_or_else(|| job.out.join("slurm").join(format!("{}.sbatch", s.name)));
+    hebbench::atomic::write_bytes(&path, job.script().as_bytes())?;
+    std::fs::create_dir_all(job.out.join("slurm"))?;
+    println!("wrote {} ({} tasks)", path.display(), array);
+    if submit {
+        let o = std::process::Command::new("sbatch")
+            .arg("--parsable")
+            .arg(&path)
+            .output()
+            .context("running sbatch (is Slurm installed here?)")?;
+        if !o.status.success() {
+            bail!(
+                "sbatch failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+        }
+        println!(
+            "submitted job {}",
+            String::from_utf8_lossy(&o.stdout).trim()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_cmd(a: CheckArgs, env: &Env) -> Result<ExitCode> {
+    let CheckArgs { suite, filter, out } = a;
+    let lock = &env.lock;
+    let s = Suite::load(&suite)?;
+    let misses = hebbench::run::check_floors(&s, lock, &out, filter.as_deref())?;
+    let n = s.filtered(filter.as_deref()).len();
+    for m in &misses {
+        println!("FAILED  {} seed {}: {}", m.run, m.seed, m.what);
+    }
+    println!("check {}: {} runs, {} problems", s.name, n, misses.len());
+    Ok(if misses.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn report_cmd(a: ReportArgs, env: &Env) -> Result<ExitCode> {
+    let ReportArgs {
+        dirs,
+        suite,
+        suite_file,
+        out,
+    } = a;
+    let lock = &env.lock;
+    let file = suite_file.or_else(|| {
+        let p = PathBuf::from(format!("suites/{suite}.yaml"));
+        p.exists().then_some(p)
+    });
+    let current = match &file {
+        Some(f) => Some(
+            Suite::load(f)?
+                .runs
+                .iter()
+                .map(|r| {
+                    (
+                        r.run_hash(lock),
+                        (r.name.clone(), r.seed, r.reference.clone()),
+                    )
+                })
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
+        None => None,
+    };
+    let command = format!(
+        "hebbench report {} --suite {suite} --out {}",
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        out.display()
+    );
+    let s = hebbench::report::render(&dirs, &suite, current.as_ref(), &out, &command)?;
+    println!(
+        "report {}: {} runs, {} tables, {} figures",
+        s.index.display(),
+        s.runs,
+        s.tables,
+        s.figures
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_cmd(a: BenchArgs) -> Result<ExitCode> {
+    let BenchArgs {
+        quick,
+        filter,
+        json,
+    } = a;
+    println!(
+        "{:<44} {:>12} {:>11} {:>9} {:>7} {:>12}",
+        "kernel", "MFLOP/call", "median", "GFLOP/s", "÷GEMM", "items/s"
+    );
+    let report = hebbench::bench::run(quick, filter.as_deref(), |m| {
+        println!(
+            "{:<44} {:>12.2} {:>9.3}ms {:>9.1} {:>7.3} {:>12.0}",
+            m.name,
+            m.flops / 1e6,
+            m.median_s * 1e3,
+            m.gflops,
+            m.gemm_ratio,
+            m.items_per_s
+        );
+    })?;
+    println!(
+        "float32 GEMM (1024³, candle CPU, same process): {:.1} GFLOP/s",
+        report.gemm_gflops
+    );
+    println!("FLOP counts:");
+    let mut seen = std::collections::BTreeSet::new();
+    for k in &report.kernels {
+        let family = k.name.split('/').next().unwrap_or("");
+        if seen.insert(family.to_string()) {
+            println!("  {family}: {}", k.counted);
+        }
+    }
+    if let Some(path) = json {
+        hebbench::atomic::write_bytes(&path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn gate_cmd(a: GateArgs) -> Result<ExitCode> {
+    let GateArgs {
+        baseline,
+        bench,
+        results,
+        update_baseline,
+        only,
+    } = a;
+    let text =
+        std::fs::read_to_string(&bench).with_context(|| format!("reading {}", bench.display()))?;
+    let report: hebbench::bench::Report =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", bench.display()))?;
+    let acc = hebbench::gate::accuracies(&results)?;
+    let old = if baseline.exists() {
+        hebbench::gate::Baseline::load(&baseline)?
+    } else {
+        Default::default()
+    };
+    if update_baseline {
+        let new = hebbench::gate::updated(&old, &report, &acc, &only);
+        new.save(&baseline)?;
+        println!(
+            "baseline {} updated: {} throughput and {} accuracy figures",
+            baseline.display(),
+            new.throughput.len(),
+            new.accuracy.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let fails = hebbench::gate::compare(&old, &report, &acc);
+    for f in &fails {
+        println!("REGRESSION  {f}");
+    }
+    println!(
+        "gate: {} throughput and {} accuracy figures checked against {}, {} regressions",
+        old.throughput.len(),
+        old.accuracy.len(),
+        baseline.display(),
+        fails.len()
+    );
+    Ok(if fails.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `hebbench status`: one line a run, then the counts; exit 1 while any
