@@ -227,23 +227,17 @@ impl Parsed {
         Ok(all)
     }
 
-    fn part(&self, name: &str, keys: Vec<&'static str>) -> PartSpec {
-        PartSpec {
-            name: name.to_string(),
-            params: self
-                .parts
-                .iter()
-                .filter(|(k, _)| keys.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        }
-    }
-
     pub(super) fn layer_options(&self) -> Result<LayerOptions> {
         let p = &self.p;
         Ok(LayerOptions {
-            rule: self.part(&p.rule, rule::lookup(&p.rule)?.keys()),
-            competition: self.part(&p.competition, competition::lookup(&p.competition)?.keys()),
+            rule: PartSpec {
+                name: p.rule.clone(),
+                params: rule::lookup(&p.rule)?.select(&self.parts),
+            },
+            competition: PartSpec {
+                name: p.competition.clone(),
+                params: competition::lookup(&p.competition)?.select(&self.parts),
+            },
             activation: p.activation,
             cosine: p.cosine,
             weight_norm: p.weight_norm,
