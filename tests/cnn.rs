@@ -133,11 +133,43 @@ fn every_architecture_and_mode_runs_and_reports() {
         "## Throughput",
         "accuracy.png",
         "epochs.png",
-        "filters_soft.png",
-        "weights_soft.png",
+        "(soft.md)",
+        "(residual.md)",
+        "(bp.md)",
     ] {
         assert!(index.contains(needle), "missing {needle}");
     }
+    // Every Hebbian row's page carries the report's analysis figures, each
+    // file written; a 1×1 layer (residual) gets its bars, backprop its
+    // confusion matrix.
+    let page = |name: &str| std::fs::read_to_string(rep.join(format!("{name}.md"))).unwrap();
+    for (name, _) in rows {
+        let md = page(name);
+        let mut want = vec![
+            format!("weights_{name}.png"),
+            format!("filters_layer1_{name}.png"),
+            format!("weight_stats_{name}.csv"),
+            format!("filter_stats_{name}.png"),
+            format!("ltp_ltd_{name}.png"),
+            format!("dw_distribution_{name}.png"),
+            format!("dw_maps_layer0_{name}.png"),
+            format!("confusion_{name}.png"),
+            format!("clusters_{name}.png"),
+        ];
+        if name == "residual" {
+            want.push("filter_bars_layer1_residual.png".into());
+        }
+        for f in want {
+            assert!(md.contains(&f), "{name}.md lacks {f}");
+            assert!(
+                std::fs::metadata(rep.join(&f))
+                    .map(|m| m.len() > 100)
+                    .unwrap_or(false),
+                "{f}"
+            );
+        }
+    }
+    assert!(page("bp").contains("confusion_bp.png"));
     for f in [
         "accuracy.png",
         "accuracy.svg",

@@ -9,6 +9,12 @@ use crate::error::{Error, Result};
 
 const RECORD: usize = 1 + 3 * 32 * 32;
 
+/// The class names, by label (the dataset's `batches.meta.txt`, shortened
+/// where the report's figures shorten them).
+pub const CLASSES: [&str; 10] = [
+    "plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+];
+
 fn append(f: &VerifiedFile, out: &mut Split) -> Result<()> {
     if f.bytes.len() % RECORD != 0 {
         return Err(Error::Format {

@@ -12,7 +12,7 @@ use crate::data::transforms::normalise_channels;
 use crate::error::{Error, Result};
 use crate::models::bp_cnn::{BpActivation, BpInit, BpSoftHebb};
 use crate::nhwc::gather_chw;
-use crate::train::metrics::{argmax_rows, score};
+use crate::train::metrics::{argmax_rows, confusion, scores_of};
 use crate::train::EpochMetrics;
 
 /// The experiment kind `backprop_cnn`.
@@ -74,6 +74,17 @@ impl Experiment for BackpropCnn {
 
     fn cpu_only(&self) -> bool {
         true
+    }
+
+    fn figures(
+        &self,
+        arts: &super::figures::Artefacts,
+        config: &str,
+        seed: u64,
+    ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
+        let cm =
+            super::figures::confusion_figure(arts, config, seed, &crate::data::cifar10::CLASSES)?;
+        Ok(cm.into_iter().collect())
     }
 
     fn check(&self, params: &Params) -> Result<Checked> {
@@ -187,13 +198,16 @@ impl Experiment for BackpropCnn {
                 pred.extend(argmax_rows(&z, ds.classes));
             }
             eval_s += start.elapsed().as_secs_f64();
+            let cm = confusion(&pred, &test.labels, ds.classes);
             out.epochs.push(EpochMetrics {
                 epoch: epoch as u32 + 1,
                 train_loss,
                 // As in the report: accuracy on the training batches as seen
                 // (dropout and flips on), not a separate evaluation pass.
                 train_accuracy: correct as f64 / n.max(1) as f64,
-                test: score(&pred, &test.labels, ds.classes),
+                test: scores_of(&cm, ds.classes),
+                train: None,
+                test_confusion: cm,
             });
         }
         bar.finish_and_clear();

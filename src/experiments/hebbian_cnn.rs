@@ -17,11 +17,14 @@ use crate::models::hebb_cnn::HebbNet;
 use crate::nhwc::gather_chw;
 use crate::train::frozen::{train_head, FeatureStore, HeadSchedule};
 
+mod figures;
 mod params;
+pub mod record;
 
 pub(crate) use params::neutral_options;
 use params::PINNED_PART_KEYS;
 pub use params::{HebbianCnnParams, Parsed, ZcaFit, ZcaLayout};
+use record::Recorder;
 
 /// The experiment kind `hebbian_cnn`.
 pub struct HebbianCnn;
@@ -29,6 +32,7 @@ pub struct HebbianCnn;
 const STREAM_INIT: u64 = 1;
 const STREAM_DATA: u64 = 2;
 const STREAM_HEAD: u64 = 3;
+const STREAM_EMBED: u64 = 4;
 
 impl Experiment for HebbianCnn {
     fn name(&self) -> &'static str {
@@ -60,59 +64,7 @@ impl Experiment for HebbianCnn {
         config: &str,
         seed: u64,
     ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
-        use super::figures::{Colour, FigureSpec, Histogram, Tiles};
-        let mut figs = Vec::new();
-        if let Some((shape, w)) = arts.get("layer0_weights", 4)? {
-            if shape[1] == 3 {
-                figs.push(FigureSpec::Grid {
-                    stem: "filters".into(),
-                    heading: format!("First-layer filters: {config}"),
-                    caption: "Each kernel shown as an RGB image, min–max scaled on its own.".into(),
-                    title: format!("{config}: first-layer filters"),
-                    subtitle: format!(
-                        "{} filters of {}×{} pixels (RGB, each min–max scaled), seed {seed}, after the Hebbian epoch",
-                        shape[0], shape[2], shape[3]
-                    ),
-                    tiles: vec![Tiles {
-                        colour: Colour::Rgb,
-                        data: w.to_vec(),
-                        n: shape[0],
-                        h: shape[2],
-                        w: shape[3],
-                    }],
-                    cols: 16,
-                    scale: 6,
-                });
-            }
-        }
-        let mut layers = Vec::new();
-        for i in 0.. {
-            let (Some((_, counts)), Some((_, range))) = (
-                arts.get(&format!("layer{i}_hist"), 1)?,
-                arts.get(&format!("layer{i}_hist_range"), 1)?,
-            ) else {
-                break;
-            };
-            if range.len() != 2 {
-                return Err(format!("artefact `layer{i}_hist_range` needs 2 values"));
-            }
-            layers.push(Histogram {
-                label: format!("layer {}", i + 1),
-                counts: counts.to_vec(),
-                lo: range[0],
-                hi: range[1],
-            });
-        }
-        if !layers.is_empty() {
-            figs.push(FigureSpec::Histograms {
-                stem: "weights".into(),
-                heading: format!("Weight histograms: {config}"),
-                caption: "Distribution of weight values in each Hebbian layer after learning, 64 bins between the layer's smallest and largest weight (the report's Figs. 10–12).".into(),
-                title: format!("{config}: weight values per layer (seed {seed})"),
-                layers,
-            });
-        }
-        Ok(figs)
+        figures::all(arts, config, seed)
     }
 
     fn check(&self, params: &Params) -> Result<Checked> {
@@ -404,6 +356,8 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
         .bar((p.hebb_epochs * batches) as u64, "hebbian epoch");
     let mut flops = 0f64;
     let images = (p.hebb_epochs * n) as u64;
+    let mut recorder = Recorder::new(&net, p.hebb_epochs * batches);
+    let mut step = 0;
     timed("unsupervised", images, &mut out.phases, || {
         let mut order: Vec<usize> = (0..n).collect();
         for _ in 0..p.hebb_epochs {
@@ -419,7 +373,10 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
                     .map(|_| p.flip && rng.random::<bool>())
                     .collect();
                 let x = gather_chw(&xtr, chunk, &flips, c, h, w);
+                recorder.before_batch(&net, step);
                 net.forward(x, true)?;
+                recorder.after_batch(&net, step);
+                step += 1;
                 flops += dense_hebbian_flops(&net);
                 bar.inc(1);
             }
@@ -428,6 +385,8 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
         Ok(())
     })?;
     out.record_gemm_ratio(&probe, flops);
+    out.summary.insert("record_s".into(), recorder.seconds());
+    recorder.finish(&net, &mut out.artefacts);
     layer_artefacts(&net, out);
 
     // Frozen features (BatchNorm on running statistics).
@@ -449,6 +408,7 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
     out.summary.insert("feature_dim".into(), f_train.dim as f64);
     drop(xtr);
     drop(xte);
+    embedding(ctx, &f_test, &test.labels, out);
 
     Ok(Features {
         train: f_train,
@@ -533,6 +493,65 @@ fn zca_fit_data(ctx: &RunContext, layout: ZcaLayout, fit: ZcaFit) -> (Vec<f32>, 
     (x, n)
 }
 
+/// The class-cluster embedding of the test features and its numbers
+/// (`embed_*` scalars, `embedding` artefacts); a failure is recorded as a
+/// note and loses nothing else.
+fn embedding(ctx: &RunContext, f: &FeatureStore, labels: &[u8], out: &mut RunOutput) {
+    use crate::train::embedding::{embed, EmbedConfig};
+    let start = std::time::Instant::now();
+    let cfg = EmbedConfig::default();
+    match embed(
+        f,
+        labels,
+        ctx.dataset.classes,
+        &cfg,
+        &mut ctx.rng(STREAM_EMBED),
+    ) {
+        Ok(e) => {
+            for (k, v) in [
+                ("embed_knn_full", e.knn_full),
+                ("embed_knn_2d", e.knn_2d),
+                ("embed_silhouette_full", e.silhouette_full),
+                ("embed_silhouette_2d", e.silhouette_2d),
+            ] {
+                out.summary.insert(k.into(), v);
+            }
+            let n = e.labels.len();
+            out.artefacts.push(Artefact {
+                name: "embedding".into(),
+                shape: vec![n, 2],
+                data: e.coords,
+            });
+            out.artefacts.push(Artefact {
+                name: "embedding_labels".into(),
+                shape: vec![n],
+                data: e.labels.iter().map(|&c| c as f32).collect(),
+            });
+            out.artefacts.push(Artefact {
+                name: "embedding_scores".into(),
+                shape: vec![5],
+                data: [
+                    cfg.k as f64,
+                    e.knn_full,
+                    e.knn_2d,
+                    e.silhouette_full,
+                    e.silhouette_2d,
+                ]
+                .map(|v| v as f32)
+                .to_vec(),
+            });
+        }
+        Err(e) => ctx
+            .progress
+            .println(&format!("no class-cluster embedding: {e}")),
+    }
+    out.phases.push(super::Phase {
+        name: "embedding".into(),
+        wall_s: start.elapsed().as_secs_f64(),
+        images: f.len().min(cfg.points) as u64,
+    });
+}
+
 /// Runs the frozen network over `n` images and keeps the output features.
 fn extract(
     net: &mut HebbNet,
@@ -561,7 +580,8 @@ pub fn dense_hebbian_flops(net: &HebbNet) -> f64 {
     net.layers().iter().map(|l| 4.0 * l.last_macs as f64).sum()
 }
 
-/// First-layer filters and a weight histogram per layer, for the report.
+/// First-layer filters as RGB kernels and each layer's mean kernel norm
+/// (the other analysis artefacts come from [`record::Recorder`]).
 fn layer_artefacts(net: &HebbNet, out: &mut RunOutput) {
     for (i, l) in net.layers().iter().enumerate() {
         if i == 0 {
@@ -572,28 +592,6 @@ fn layer_artefacts(net: &HebbNet, out: &mut RunOutput) {
                 data,
             });
         }
-        let (lo, hi) =
-            l.w.iter()
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                    (a.min(v), b.max(v))
-                });
-        let bins = 64;
-        let mut counts = vec![0f32; bins];
-        let span = (hi - lo).max(1e-12);
-        for &v in &l.w {
-            let b = (((v - lo) / span) * bins as f32) as usize;
-            counts[b.min(bins - 1)] += 1.0;
-        }
-        out.artefacts.push(Artefact {
-            name: format!("layer{i}_hist"),
-            shape: vec![bins],
-            data: counts,
-        });
-        out.artefacts.push(Artefact {
-            name: format!("layer{i}_hist_range"),
-            shape: vec![2],
-            data: vec![lo, hi],
-        });
         let norms: Vec<f32> =
             l.w.chunks(l.spec.fan_in())
                 .map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt())

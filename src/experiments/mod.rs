@@ -139,6 +139,25 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
+    /// Keeps the last classifier epoch's test confusion matrix as the
+    /// `test_confusion` artefact (`classes × classes`, row: true class), for
+    /// every kind that scores one; its per-epoch copies are not written.
+    pub fn keep_final_confusion(&mut self) {
+        let Some(cm) = self.epochs.last().map(|e| e.test_confusion.clone()) else {
+            return;
+        };
+        let k = (cm.len() as f64).sqrt() as usize;
+        if k == 0 || k * k != cm.len() || self.artefacts.iter().any(|a| a.name == "test_confusion")
+        {
+            return;
+        }
+        self.artefacts.push(Artefact {
+            name: "test_confusion".into(),
+            shape: vec![k, k],
+            data: cm.iter().map(|&v| v as f32).collect(),
+        });
+    }
+
     /// Records the last phase's GFLOP/s for `flops` of work, the GEMM rate
     /// `probe` measured during it, and their ratio (`gemm_gflops`,
     /// `hebbian_gflops`, `hebbian_gemm_ratio`), so that throughput compares

@@ -39,6 +39,10 @@ crate::config! {
         pub prec: f64 = 1e-10,
         /// Learning epochs.
         pub epochs: usize = required,
+        /// Images presented per epoch: a fresh random subset of the training
+        /// set each epoch, as the notebook's `inputs[:T_s]` of a new
+        /// permutation (T_s 20,000 or 2,000); every image when unset.
+        pub epoch_images: Option<usize> = None,
         /// Readout epochs.
         pub readout_epochs: usize = required,
         /// Readout minibatch.
@@ -99,34 +103,75 @@ impl Experiment for TopographicCoder {
             h: shape[1],
             w: shape[2],
         };
+        // The weights are never negative: grey on one scale from 0 to the
+        // largest weight, so that units compare.
+        let weights = |data: &[f32]| Tiles {
+            colour: Colour::SharedGrey {
+                lo: 0.0,
+                hi: data.iter().fold(1e-12f32, |a, &v| a.max(v)),
+            },
+            data: data.to_vec(),
+            n: ws[0] * ws[1],
+            h: ws[2],
+            w: ws[3],
+        };
+        let absolute = |data: &[f32], shape: &[usize]| Tiles {
+            colour: Colour::SharedGrey { lo: 0.0, hi: 1.0 },
+            ..tiles(data, shape)
+        };
         let mut figs = vec![
             FigureSpec::Grid {
                 stem: "topo_weights".into(),
                 heading: format!("Topographic weights: {config}"),
-                caption: "Neighbouring units on the grid should have similar weights.".into(),
+                caption: "Neighbouring units on the grid should have similar weights. Grey from 0 (black) to the largest weight (white), one scale for every unit.".into(),
                 title: format!("{config}: weights on the {}×{} grid", ws[0], ws[1]),
-                subtitle: format!("seed {seed}; blue < 0 < red, each unit scaled on its own"),
-                tiles: vec![Tiles {
-                    colour: Colour::Signed,
-                    data: w.to_vec(),
-                    n: ws[0] * ws[1],
-                    h: ws[2],
-                    w: ws[3],
-                }],
+                subtitle: format!("seed {seed}; after the last epoch; one grey scale, 0 to the largest weight"),
+                tiles: vec![weights(w)],
                 cols: ws[1],
                 scale: 2,
             },
             FigureSpec::Grid {
                 stem: "topo_recon".into(),
                 heading: format!("Reconstructions: {config}"),
-                caption: "Test digits and the network's reconstructions Wᵀ·o.".into(),
+                caption: "Test digits (top row) and the network's reconstructions Wᵀ·o (bottom row) on the absolute pixel scale, black 0 to white 1, so that a faint reconstruction looks faint.".into(),
                 title: format!("{config}: test inputs (top) and reconstructions (bottom)"),
-                subtitle: format!("seed {seed}"),
+                subtitle: format!("seed {seed}; absolute scale: black 0, white 1"),
+                tiles: vec![absolute(inputs, is), absolute(recon, rs)],
+                cols: is[0],
+                scale: 3,
+            },
+            FigureSpec::Grid {
+                stem: "topo_recon_tile".into(),
+                heading: format!("Reconstructions, each tile scaled on its own: {config}"),
+                caption: "The same inputs and reconstructions, each tile min–max scaled on its own: shapes show even where a reconstruction is faint (compare the absolute view above).".into(),
+                title: format!("{config}: test inputs (top) and reconstructions (bottom), per-tile scale"),
+                subtitle: format!("seed {seed}; each tile min–max scaled"),
                 tiles: vec![tiles(inputs, is), tiles(recon, rs)],
                 cols: is[0],
                 scale: 3,
             },
         ];
+        if let (Some((es, snaps)), Some((_, ids))) =
+            (arts.get("w_epochs", 3)?, arts.get("w_epoch_ids", 1)?)
+        {
+            let per = ws[0] * ws[1] * ws[2] * ws[3];
+            if es[0] != ids.len() || es[1] * es[2] != per {
+                return Err(format!("artefact `w_epochs` has shape {es:?}"));
+            }
+            for (j, e) in ids.iter().enumerate() {
+                let data = &snaps[j * per..(j + 1) * per];
+                figs.push(FigureSpec::Grid {
+                    stem: format!("topo_weights_epoch{}", *e as usize),
+                    heading: format!("Weights after epoch {}: {config}", *e as usize),
+                    caption: "The map as it forms: grey from 0 to that epoch's largest weight, one scale for every unit.".into(),
+                    title: format!("{config}: weights after epoch {}", *e as usize),
+                    subtitle: format!("seed {seed}; one grey scale, 0 to the largest weight"),
+                    tiles: vec![weights(data)],
+                    cols: ws[1],
+                    scale: 2,
+                });
+            }
+        }
         if let Some((a_s, act)) = arts.get("activity", 3)? {
             figs.push(FigureSpec::Grid {
                 stem: "topo_activity".into(),
@@ -146,11 +191,15 @@ impl Experiment for TopographicCoder {
         true
     }
 
+    fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {
+        vec![("epoch_images", serde_json::Value::Null)]
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: TopoParams = typed(params)?;
-        if p.kx == 0 || p.ky == 0 || p.readout_batch == 0 {
+        if p.kx == 0 || p.ky == 0 || p.readout_batch == 0 || p.epoch_images == Some(0) {
             return Err(Error::Params(
-                "`kx`, `ky` and `readout_batch` must be positive".into(),
+                "`kx`, `ky`, `readout_batch` and `epoch_images` must be positive".into(),
             ));
         }
         resolved("mnist", &p)
@@ -175,6 +224,15 @@ impl Experiment for TopographicCoder {
         let mut net = Topographic::new(cfg, d, &mut ctx.rng(STREAM_INIT));
         let units = net.units();
         let n = train.len();
+        let per_epoch = p.epoch_images.unwrap_or(n).min(n);
+        // The weights after the first, a quarter, half, three quarters and
+        // all of the epochs (the notebook draws them after every epoch).
+        let e = p.epochs;
+        let mut snapshot_epochs: Vec<usize> =
+            vec![1, e.div_ceil(4), e.div_ceil(2), (3 * e).div_ceil(4), e];
+        snapshot_epochs.retain(|&x| (1..=e).contains(&x));
+        snapshot_epochs.dedup();
+        let mut snapshots: Vec<f32> = Vec::new();
         let mut out = RunOutput::default();
         // This machine's GEMM rate, sampled through the phase, so that its
         // throughput can be compared across machines and moments.
@@ -182,22 +240,27 @@ impl Experiment for TopographicCoder {
 
         timed(
             "unsupervised",
-            (p.epochs * n) as u64,
+            (p.epochs * per_epoch) as u64,
             &mut out.phases,
             || {
                 let mut rng = ctx.rng(STREAM_ORDER);
                 let mut order: Vec<usize> = (0..n).collect();
-                let bar = ctx.progress.bar((p.epochs * n) as u64, "topographic coder");
-                for _ in 0..p.epochs {
+                let bar = ctx
+                    .progress
+                    .bar((p.epochs * per_epoch) as u64, "topographic coder");
+                for epoch in 1..=p.epochs {
                     order.shuffle(&mut rng);
                     // Chunks only pace the progress bar; learning is one
                     // example at a time, in order.
-                    for (k, chunk) in order.chunks(1000).enumerate() {
+                    for (k, chunk) in order[..per_epoch].chunks(1000).enumerate() {
                         if k % 64 == 0 {
                             probe.sample()?;
                         }
                         net.steps(chunk.iter().map(|&i| &xtr[i * d..(i + 1) * d]));
                         bar.inc(chunk.len() as u64);
+                    }
+                    if snapshot_epochs.contains(&epoch) {
+                        snapshots.extend_from_slice(&net.w);
                     }
                 }
                 bar.finish_and_clear();
@@ -206,7 +269,7 @@ impl Experiment for TopographicCoder {
         )?;
         // Per sample: the drive W·v, the reconstruction Wᵀ·o and the update,
         // 2·K·D each (as `hebbench bench` counts them).
-        let flops = (p.epochs * n) as f64 * 3.0 * 2.0 * (units * d) as f64;
+        let flops = (p.epochs * per_epoch) as f64 * 3.0 * 2.0 * (units * d) as f64;
         out.record_gemm_ratio(&probe, flops);
         if net.w.iter().chain(&net.t).any(|v| !v.is_finite()) {
             return Err(Error::Diverged("non-finite weights".into()));
@@ -283,6 +346,16 @@ impl Experiment for TopographicCoder {
             name: "w".into(),
             shape: vec![p.ky, p.kx, side, side],
             data: net.w.clone(),
+        });
+        out.artefacts.push(Artefact {
+            name: "w_epochs".into(),
+            shape: vec![snapshot_epochs.len(), p.ky * p.kx, side * side],
+            data: snapshots,
+        });
+        out.artefacts.push(Artefact {
+            name: "w_epoch_ids".into(),
+            shape: vec![snapshot_epochs.len()],
+            data: snapshot_epochs.iter().map(|&e| e as f32).collect(),
         });
         out.artefacts.push(Artefact {
             name: "inputs".into(),

@@ -10,6 +10,7 @@
 
 pub mod data;
 pub mod plots;
+mod specs;
 pub mod tables;
 
 use std::fmt::Write as _;
@@ -99,28 +100,85 @@ pub fn render(
             );
         }
     }
-    let (figures, skipped) = plots::all(&runs, out)?;
-    if !figures.is_empty() || !skipped.is_empty() {
+    let drawn = plots::all(&runs, out)?;
+    if !drawn.suite.is_empty() || !drawn.notes.is_empty() || !drawn.configs.is_empty() {
         let _ = writeln!(md, "## Figures\n");
     }
-    for why in &skipped {
+    for why in &drawn.notes {
         let _ = writeln!(md, "Skipped the figures of {why}\n");
     }
-    for f in &figures {
-        let _ = writeln!(md, "### {}\n\n{}\n", f.title, f.caption);
-        let _ = writeln!(md, "![{}]({})\n", f.title, f.png);
-        if let Some(svg) = &f.svg {
-            let _ = writeln!(md, "SVG: [`{svg}`]({svg})\n");
+    for f in &drawn.suite {
+        write_figure(&mut md, f);
+    }
+    let mut figures = drawn.suite.len();
+    if !drawn.configs.is_empty() {
+        let _ = writeln!(
+            md,
+            "### Per configuration\n\nEach configuration's page: its per-epoch metrics and its own figures (its lowest seed that succeeded), drawn from its run's result and artefact files:\n"
+        );
+    }
+    for (config, seed, figs) in &drawn.configs {
+        let page = format!("{}.md", plots::slug(config));
+        let mut body = format!(
+            "# {config}\n\nFigures of seed {seed} of `{config}` in suite `{suite}`, each drawn from the run's artefact file (`<run-hash>.safetensors`); nothing here is recomputed from anything else. [Back to the report](index.md).\n\n"
+        );
+        if let Some(run) = runs.of_config(config).find(|r| r.ok() && r.seed() == *seed) {
+            if let Some(t) = tables::epoch_table(run) {
+                let _ = writeln!(
+                    body,
+                    "## Per-epoch metrics\n\nAfter every classifier epoch: the training split (scored without dropout) and the test split, accuracy and macro precision/recall/F1. The report's tables compare the final epoch.\n"
+                );
+                body.push_str(&t.markdown());
+                body.push('\n');
+            }
         }
+        if !figs.is_empty() {
+            let _ = writeln!(body, "## Figures\n");
+        }
+        for f in figs {
+            write_figure(&mut body, f);
+        }
+        crate::atomic::write_bytes(&out.join(&page), body.as_bytes())?;
+        let titles: Vec<&str> = figs
+            .iter()
+            .map(|f| f.title.split(':').next().unwrap_or(""))
+            .collect();
+        let what = if titles.is_empty() {
+            "per-epoch metrics".to_string()
+        } else {
+            format!("per-epoch metrics, {}", titles.join(", ").to_lowercase())
+        };
+        let _ = writeln!(md, "- [`{config}`]({page}): {what}");
+        figures += figs.len();
+    }
+    if !drawn.configs.is_empty() {
+        md.push('\n');
     }
     let index = out.join("index.md");
     crate::atomic::write_bytes(&index, md.as_bytes())?;
     Ok(Summary {
         runs: runs.len(),
         tables: files.len(),
-        figures: figures.len(),
+        figures,
         index,
     })
+}
+
+/// One figure (or table) under its heading.
+fn write_figure(md: &mut String, f: &plots::Figure) {
+    let _ = writeln!(md, "### {}\n\n{}\n", f.title, f.caption);
+    match &f.table {
+        Some(table) => {
+            md.push_str(table);
+            let _ = writeln!(md, "\nCSV: [`{}`]({})\n", f.png, f.png);
+        }
+        None => {
+            let _ = writeln!(md, "![{}]({})\n", f.title, f.png);
+            if let Some(svg) = &f.svg {
+                let _ = writeln!(md, "SVG: [`{svg}`]({svg})\n");
+            }
+        }
+    }
 }
 
 /// What a report contains.

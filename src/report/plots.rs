@@ -26,9 +26,11 @@ pub struct Figure {
     pub png: String,
     /// The SVG's file name, for charts.
     pub svg: Option<String>,
+    /// A Markdown table shown in place of an image (its CSV is `png`).
+    pub table: Option<String>,
 }
 
-fn pe(e: impl std::fmt::Debug) -> Error {
+pub(super) fn pe(e: impl std::fmt::Debug) -> Error {
     Error::Report(format!("plot failed: {e:?}"))
 }
 
@@ -55,7 +57,7 @@ pub fn svg_to_png(svg: &str, path: &Path) -> Result<()> {
     crate::atomic::write_bytes(path, &png)
 }
 
-fn slug(s: &str) -> String {
+pub(super) fn slug(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -69,7 +71,13 @@ fn slug(s: &str) -> String {
         .to_string()
 }
 
-fn save_chart(out: &Path, name: &str, svg: String, title: &str, caption: String) -> Result<Figure> {
+pub(super) fn save_chart(
+    out: &Path,
+    name: &str,
+    svg: String,
+    title: &str,
+    caption: String,
+) -> Result<Figure> {
     let svg_name = format!("{name}.svg");
     let png_name = format!("{name}.png");
     crate::atomic::write_bytes(&out.join(&svg_name), svg.as_bytes())?;
@@ -79,13 +87,26 @@ fn save_chart(out: &Path, name: &str, svg: String, title: &str, caption: String)
         caption,
         png: png_name,
         svg: Some(svg_name),
+        table: None,
     })
 }
 
-/// Every figure the results support, and a note for each run whose
-/// artefacts could not be drawn (named, then skipped).
-pub fn all(runs: &Runs, out: &Path) -> Result<(Vec<Figure>, Vec<String>)> {
+/// What [`all`] draws: the suite's own charts, each configuration's
+/// figures from its artefacts, and a note for each run whose artefacts
+/// could not be drawn (named, then skipped).
+pub struct Drawn {
+    /// Charts over every configuration.
+    pub suite: Vec<Figure>,
+    /// Per configuration, the figures of its lowest seed that succeeded.
+    pub configs: Vec<(String, u64, Vec<Figure>)>,
+    /// Runs whose figures were skipped, and why.
+    pub notes: Vec<String>,
+}
+
+/// Every figure the results support.
+pub fn all(runs: &Runs, out: &Path) -> Result<Drawn> {
     let mut figs = Vec::new();
+    let mut configs = Vec::new();
     let mut notes = Vec::new();
     if let Some(f) = accuracy(runs, out)? {
         figs.push(f);
@@ -119,19 +140,25 @@ pub fn all(runs: &Runs, out: &Path) -> Result<(Vec<Figure>, Vec<String>)> {
                 .map_err(|e| e.to_string())?
                 .figures(&arts, &config, run.seed())
         });
+        let mut own = Vec::new();
         match drawn {
             Ok(specs) => {
                 for spec in &specs {
                     match render(spec, &slug(&config), out)? {
-                        Ok(f) => figs.push(f),
+                        Ok(f) => own.push(f),
                         Err(why) => notes.push(format!("`{file}`: {why}")),
                     }
                 }
             }
             Err(why) => notes.push(format!("`{file}`: {why}")),
         }
+        configs.push((config.clone(), run.seed(), own));
     }
-    Ok((figs, notes))
+    Ok(Drawn {
+        suite: figs,
+        configs,
+        notes,
+    })
 }
 
 fn accuracy(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
@@ -463,16 +490,6 @@ struct Tile {
     rgb: Vec<[f32; 3]>,
 }
 
-fn diverging(v: f32) -> [f32; 3] {
-    // −1 → blue, 0 → white, +1 → red.
-    let v = v.clamp(-1.0, 1.0);
-    if v >= 0.0 {
-        [1.0, 1.0 - v, 1.0 - v]
-    } else {
-        [1.0 + v, 1.0 + v, 1.0]
-    }
-}
-
 /// Each tile scaled to its own max |value|, diverging colours.
 fn signed_tiles(data: &[f32], n: usize, h: usize, w: usize) -> Vec<Tile> {
     data.chunks(h * w)
@@ -482,7 +499,7 @@ fn signed_tiles(data: &[f32], n: usize, h: usize, w: usize) -> Vec<Tile> {
             Tile {
                 w,
                 h,
-                rgb: t.iter().map(|v| diverging(v / m)).collect(),
+                rgb: t.iter().map(|v| super::specs::diverging(v / m)).collect(),
             }
         })
         .collect()
@@ -527,7 +544,18 @@ fn grey_tiles(data: &[f32], n: usize, h: usize, w: usize) -> Vec<Tile> {
         .collect()
 }
 
-/// Writes a titled grid of tiles as PNG.
+/// The scale a grid's shared-colour tiles were drawn on.
+#[derive(Clone, Copy)]
+enum ColourBar {
+    /// Black at the first value, white at the second.
+    Grey(f32, f32),
+    /// Blue at −max, white at 0, red at +max.
+    Signed(f32),
+}
+
+/// Writes a titled grid of tiles as PNG, with a colour bar at the right
+/// when its tiles share one scale.
+#[allow(clippy::too_many_arguments)]
 fn grid(
     out: &Path,
     name: &str,
@@ -536,6 +564,7 @@ fn grid(
     tiles: &[Tile],
     cols: usize,
     scale: usize,
+    bar: Option<ColourBar>,
 ) -> Result<String> {
     let cols = cols.max(1);
     let rows = tiles.len().div_ceil(cols);
@@ -546,8 +575,11 @@ fn grid(
     let gap = 2 * scale.max(1);
     let (left, top) = (20usize, 70usize);
     let text_w = (title.chars().count() * 11).max(subtitle.chars().count() * 7) + 2 * left;
-    let width = (left * 2 + cols * (tw * scale + gap)).max(text_w).max(520);
-    let height = top + rows * (th * scale + gap) + 20;
+    let grid_w = left * 2 + cols * (tw * scale + gap);
+    let bar_w = if bar.is_some() { 110 } else { 0 };
+    let width = (grid_w + bar_w).max(text_w).max(520);
+    let height =
+        (top + rows * (th * scale + gap) + 20).max(if bar.is_some() { top + 250 } else { 0 });
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" shape-rendering=\"crispEdges\">\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
@@ -573,13 +605,45 @@ fn grid(
             }
         }
     }
+    if let Some(bar) = bar {
+        let (x, y0, h, steps) = (grid_w + 10, top, 200usize, 100usize);
+        let (lo, hi, label) = match bar {
+            ColourBar::Grey(lo, hi) => (lo, hi, "grey: black → white"),
+            ColourBar::Signed(m) => (-m, m, "blue < 0 < red"),
+        };
+        for k in 0..steps {
+            let v = hi - (hi - lo) * (k as f32 + 0.5) / steps as f32;
+            let rgb = match bar {
+                ColourBar::Grey(lo, hi) => [(v - lo) / (hi - lo).max(1e-12); 3],
+                ColourBar::Signed(m) => super::specs::diverging(v / m),
+            };
+            let [r, g, b] = rgb.map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8);
+            s += &format!(
+                "<rect x=\"{x}\" y=\"{}\" width=\"16\" height=\"{}\" fill=\"#{r:02x}{g:02x}{b:02x}\"/>",
+                y0 + k * h / steps,
+                h / steps + 1
+            );
+        }
+        s += &format!("<rect x=\"{x}\" y=\"{y0}\" width=\"16\" height=\"{h}\" fill=\"none\" stroke=\"#444\" stroke-width=\"0.5\"/>");
+        for (frac, v) in [(0.0f32, hi), (0.5, (hi + lo) / 2.0), (1.0, lo)] {
+            s += &format!(
+                "<text x=\"{}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"11\">{v:.3}</text>",
+                x + 20,
+                y0 + (frac * h as f32) as usize + 4
+            );
+        }
+        s += &format!(
+            "<text x=\"{x}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"11\">{label}</text>",
+            y0 + h + 18
+        );
+    }
     s += "</svg>";
     let png = format!("{name}.png");
     svg_to_png(&s, &out.join(&png))?;
     Ok(png)
 }
 
-fn xml(s: &str) -> String {
+pub(super) fn xml(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -612,8 +676,39 @@ fn render(
                     Colour::Rgb => rgb_tiles(&t.data, t.n, t.h, t.w),
                     Colour::Signed => signed_tiles(&t.data, t.n, t.h, t.w),
                     Colour::Grey => grey_tiles(&t.data, t.n, t.h, t.w),
+                    Colour::SharedGrey { lo, hi } => t
+                        .data
+                        .chunks(t.h * t.w)
+                        .take(t.n)
+                        .map(|tile| Tile {
+                            w: t.w,
+                            h: t.h,
+                            rgb: tile
+                                .iter()
+                                .map(|v| [(v - lo) / (hi - lo).max(1e-12); 3])
+                                .collect(),
+                        })
+                        .collect(),
+                    Colour::SharedSigned { max } => t
+                        .data
+                        .chunks(t.h * t.w)
+                        .take(t.n)
+                        .map(|tile| Tile {
+                            w: t.w,
+                            h: t.h,
+                            rgb: tile
+                                .iter()
+                                .map(|v| super::specs::diverging(v / max))
+                                .collect(),
+                        })
+                        .collect(),
                 });
             }
+            let bar = tiles.iter().find_map(|t| match t.colour {
+                Colour::SharedGrey { lo, hi } => Some(ColourBar::Grey(lo, hi)),
+                Colour::SharedSigned { max } => Some(ColourBar::Signed(max)),
+                _ => None,
+            });
             let png = grid(
                 out,
                 &format!("{stem}_{slug}"),
@@ -622,12 +717,93 @@ fn render(
                 &all,
                 *cols,
                 *scale,
+                bar,
             )?;
             Ok(Ok(Figure {
                 title: heading.clone(),
                 caption: caption.clone(),
                 png,
                 svg: None,
+                table: None,
+            }))
+        }
+        FigureSpec::Heatmaps {
+            stem,
+            heading,
+            caption,
+            title,
+            panels,
+            cols,
+            cell,
+            scale,
+            legend,
+        } => {
+            if panels.is_empty() {
+                return Ok(Err(format!("{heading}: no panels")));
+            }
+            if let Some(e) = panels.iter().find_map(|p| p.check().err()) {
+                return Ok(Err(format!("{heading}: {e}")));
+            }
+            Ok(Ok(super::specs::heatmaps(
+                out,
+                &format!("{stem}_{slug}"),
+                heading,
+                caption,
+                title,
+                panels,
+                *cols,
+                *cell,
+                scale,
+                legend,
+            )?))
+        }
+        FigureSpec::Chart {
+            stem,
+            heading,
+            caption,
+            title,
+            panels,
+            cols,
+        } => {
+            if panels.is_empty() {
+                return Ok(Err(format!("{heading}: no panels")));
+            }
+            if let Some(e) = panels.iter().find_map(|p| p.body.check().err()) {
+                return Ok(Err(format!("{heading}: {e}")));
+            }
+            Ok(Ok(super::specs::chart(
+                out,
+                &format!("{stem}_{slug}"),
+                heading,
+                caption,
+                title,
+                panels,
+                *cols,
+            )?))
+        }
+        FigureSpec::Table {
+            stem,
+            heading,
+            caption,
+            header,
+            rows,
+        } => {
+            if rows.iter().any(|r| r.len() != header.len()) {
+                return Ok(Err(format!(
+                    "{heading}: a row's cells do not match the header"
+                )));
+            }
+            let csv = format!("{stem}_{slug}.csv");
+            crate::atomic::write_bytes(
+                &out.join(&csv),
+                super::specs::csv_table(header, rows).as_bytes(),
+            )?;
+            Ok(Ok(Figure {
+                title: heading.clone(),
+                caption: caption.clone(),
+                png: csv,
+                svg: None,
+                table: Some(super::specs::markdown_table(header, rows)),
             }))
         }
         FigureSpec::Histograms {
@@ -636,6 +812,7 @@ fn render(
             caption,
             title,
             layers,
+            cols,
         } => {
             if layers
                 .iter()
@@ -652,6 +829,7 @@ fn render(
                 caption,
                 title,
                 layers,
+                *cols,
             )?))
         }
     }
@@ -664,9 +842,10 @@ fn histograms(
     caption: &str,
     title: &str,
     hists: &[Histogram],
+    cols: usize,
 ) -> Result<Figure> {
     let n = hists.len();
-    let cols = n.min(4);
+    let cols = cols.clamp(1, n.max(1));
     let rows = n.div_ceil(cols);
     let mut svg = String::new();
     {

@@ -473,3 +473,42 @@ fn throughput(runs: &Runs) -> Result<Section> {
         table: t,
     })
 }
+
+/// One run's metrics after every classifier epoch: training loss, and
+/// accuracy with macro precision/recall/F1 on the training and test splits
+/// (columns a kind does not record are left out).
+pub fn epoch_table(run: &super::data::Run) -> Option<Table> {
+    let epochs = run.floats("epoch");
+    if epochs.iter().all(Option::is_none) {
+        return None;
+    }
+    let cols: Vec<(&str, &str, bool)> = [
+        ("train_loss", "train loss", false),
+        ("train_accuracy", "train accuracy %", true),
+        ("train_precision", "train precision %", true),
+        ("train_recall", "train recall %", true),
+        ("train_f1", "train F1 %", true),
+        ("test_accuracy", "test accuracy %", true),
+        ("test_precision", "test precision %", true),
+        ("test_recall", "test recall %", true),
+        ("test_f1", "test F1 %", true),
+    ]
+    .into_iter()
+    .filter(|(c, _, _)| run.floats(c).iter().any(Option::is_some))
+    .collect();
+    let values: Vec<Vec<Option<f64>>> = cols.iter().map(|(c, _, _)| run.floats(c)).collect();
+    let mut header = vec!["epoch".to_string()];
+    header.extend(cols.iter().map(|(_, h, _)| h.to_string()));
+    let rows = epochs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut row = vec![e.map(|e| format!("{e:.0}")).unwrap_or_else(|| "–".into())];
+            for (v, (_, _, percent)) in values.iter().zip(&cols) {
+                row.push(if *percent { pct(v[i]) } else { num(v[i]) });
+            }
+            row
+        })
+        .collect();
+    Some(Table { header, rows })
+}

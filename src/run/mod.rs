@@ -401,6 +401,8 @@ fn execute(
         }
     };
     let run_hash = spec.run_hash(lock);
+    let mut output = output;
+    output.keep_final_confusion();
     // Artefacts first: a result file's existence implies its artefacts do.
     if !output.artefacts.is_empty() {
         write_artefacts(

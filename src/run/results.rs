@@ -172,6 +172,16 @@ impl RunRecord<'_> {
         ));
         cols.push(col_f64s("train_loss", pick(&|e| e.train_loss)));
         cols.push(col_f64s("train_accuracy", pick(&|e| e.train_accuracy)));
+        let train = |f: &dyn Fn(&crate::train::Scores) -> f64| -> Vec<Option<f64>> {
+            if epochs.is_empty() {
+                vec![None]
+            } else {
+                epochs.iter().map(|e| e.train.as_ref().map(f)).collect()
+            }
+        };
+        cols.push(col_f64s("train_precision", train(&|t| t.precision)));
+        cols.push(col_f64s("train_recall", train(&|t| t.recall)));
+        cols.push(col_f64s("train_f1", train(&|t| t.f1)));
         cols.push(col_f64s("test_accuracy", pick(&|e| e.test.accuracy)));
         cols.push(col_f64s("test_precision", pick(&|e| e.test.precision)));
         cols.push(col_f64s("test_recall", pick(&|e| e.test.recall)));

@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rayon::prelude::*;
 
-use super::metrics::{argmax_rows, score};
+use super::metrics::{argmax_rows, confusion, score, scores_of};
 use super::EpochMetrics;
 use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
@@ -108,7 +108,7 @@ impl FeatureStore {
         }
     }
 
-    fn gather(&self, idx: &[usize], norm: Option<&(Vec<f32>, Vec<f32>)>) -> Vec<f32> {
+    pub(crate) fn gather(&self, idx: &[usize], norm: Option<&(Vec<f32>, Vec<f32>)>) -> Vec<f32> {
         let mut out = vec![0f32; idx.len() * self.dim];
         out.par_chunks_mut(self.dim)
             .zip(idx)
@@ -263,7 +263,7 @@ pub fn train_head(
         );
         let test_picks: Option<Vec<bool>> =
             test_flipped.map(|_| (0..test.len()).map(|_| rng.random::<bool>()).collect());
-        let te = score(
+        let cm = confusion(
             &predict(
                 test,
                 test_flipped.zip(test_picks.as_deref()),
@@ -275,11 +275,14 @@ pub fn train_head(
             test_labels,
             classes,
         );
+        let te = scores_of(&cm, classes);
         history.push(EpochMetrics {
             epoch: epoch as u32 + 1,
             train_loss,
             train_accuracy: tr.accuracy,
             test: te,
+            train: Some(tr),
+            test_confusion: cm,
         });
         bar.set_message(format!("test {:.2}%", 100.0 * te.accuracy));
         bar.inc(1);

@@ -14,14 +14,25 @@ pub struct Scores {
     pub f1: f64,
 }
 
-/// Scores predictions against labels over `classes` classes. A class that
-/// is never predicted has precision 0 (as scikit-learn's `zero_division=0`).
-pub fn score(pred: &[u8], truth: &[u8], classes: usize) -> Scores {
+/// The confusion matrix of `pred` against `truth`: row = true class,
+/// column = predicted class.
+pub fn confusion(pred: &[u8], truth: &[u8], classes: usize) -> Vec<u64> {
     let mut cm = vec![0u64; classes * classes];
     for (&p, &t) in pred.iter().zip(truth) {
         cm[t as usize * classes + p as usize] += 1;
     }
-    let total = pred.len().max(1) as f64;
+    cm
+}
+
+/// Scores predictions against labels over `classes` classes. A class that
+/// is never predicted has precision 0 (as scikit-learn's `zero_division=0`).
+pub fn score(pred: &[u8], truth: &[u8], classes: usize) -> Scores {
+    scores_of(&confusion(pred, truth, classes), classes)
+}
+
+/// Accuracy and macro precision/recall/F1 of a confusion matrix.
+pub fn scores_of(cm: &[u64], classes: usize) -> Scores {
+    let total = cm.iter().sum::<u64>().max(1) as f64;
     let correct: u64 = (0..classes).map(|c| cm[c * classes + c]).sum();
     let (mut p_sum, mut r_sum, mut f_sum) = (0.0, 0.0, 0.0);
     for c in 0..classes {

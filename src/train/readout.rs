@@ -7,7 +7,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use super::metrics::{argmax_rows, score};
+use super::metrics::{argmax_rows, confusion, score, scores_of};
 use super::EpochMetrics;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -209,16 +209,19 @@ pub fn fit(
             train.labels,
             classes,
         );
-        let test_scores = score(
+        let cm = confusion(
             &predict(model, test.features, classes)?,
             test.labels,
             classes,
         );
+        let test_scores = scores_of(&cm, classes);
         history.push(EpochMetrics {
             epoch: epoch as u32 + 1,
             train_loss,
             train_accuracy: train_scores.accuracy,
             test: test_scores,
+            train: Some(train_scores),
+            test_confusion: cm,
         });
         bar.set_message(format!("test {:.2}%", 100.0 * test_scores.accuracy));
         bar.inc(1);
