@@ -37,7 +37,8 @@ fn experiment_of(path: &Path) -> String {
     a.value(0).to_string()
 }
 
-const COMMON: &str = "dataset: cifar10, train_limit: 320, test_limit: 200, width: 0.125, zca: null";
+const COMMON: &str =
+    "dataset: cifar10, train_limit: 320, test_limit: 200, width: 0.125, zca: null, rf_steps: 5";
 
 #[test]
 fn classifier_epochs_do_not_change_earlier_epochs() {
@@ -155,6 +156,8 @@ fn every_architecture_and_mode_runs_and_reports() {
             format!("dw_maps_layer0_{name}.png"),
             format!("confusion_{name}.png"),
             format!("clusters_{name}.png"),
+            format!("rf_layer0_{name}.png"),
+            format!("rf_layer1_{name}.png"),
         ];
         if name == "residual" {
             want.push("filter_bars_layer1_residual.png".into());

@@ -76,6 +76,8 @@ impl BarsParams {
 
 const STREAM_INIT: u64 = 1;
 const STREAM_DATA: u64 = 2;
+/// Training patterns kept for the samples figure (the notebook shows 44).
+const SAMPLES: usize = 44;
 
 impl Experiment for FoldiakBars {
     fn name(&self) -> &'static str {
@@ -103,17 +105,69 @@ impl Experiment for FoldiakBars {
         let Some((shape, q)) = arts.get("q_snapshots", 4)? else {
             return Ok(Vec::new());
         };
+        use super::figures::{ChartBody, ChartPanel, HeatScale, Panel};
         let (k, units, r, c) = (shape[0], shape[1], shape[2], shape[3]);
-        Ok(vec![FigureSpec::Grid {
+        let when = match arts.get("snapshot_trials", 1)? {
+            Some((_, t)) if t.len() == k => format!(
+                "after {} trials",
+                t.iter()
+                    .map(|v| format!("{v:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => "every 400 trials, first row at the start".into(),
+        };
+        let mut figs = vec![FigureSpec::Grid {
             stem: "q_snapshots".into(),
             heading: format!("Q snapshots: {config}"),
-            caption: "Földiák's Figure 3: each unit's weights over the 8×8 grid as training proceeds.".into(),
+            caption: "Földiák's Figure 3: each unit's weights over the grid as training proceeds, on one grey scale for every unit and snapshot (colour bar).".into(),
             title: format!("{config}: feedforward weights Q over training"),
-            subtitle: format!("one row per snapshot (every 400 trials, first row at the start), one column per unit ({units}); seed {seed}; grey: min–max per unit"),
-            tiles: vec![Tiles { colour: Colour::Grey, data: q.to_vec(), n: k * units, h: r, w: c }],
+            subtitle: format!("one row per snapshot ({when}), one column per unit ({units}); seed {seed}; one grey scale"),
+            tiles: vec![Tiles { colour: Colour::shared(q, false), data: q.to_vec(), n: k * units, h: r, w: c }],
             cols: units,
             scale: 6,
-        }])
+        }];
+        if let Some((ss, x)) = arts.get("samples", 3)? {
+            figs.push(FigureSpec::Grid {
+                stem: "bar_samples".into(),
+                heading: format!("Input samples: {config}"),
+                caption: format!("The first {} training patterns after the warm-up, as the network saw them (the notebook's sample figure): each line is on with probability p_line.", ss[0]),
+                title: format!("{config}: the first {} training patterns", ss[0]),
+                subtitle: format!("{}×{} pixels; black 0, white 1; seed {seed}", ss[1], ss[2]),
+                tiles: vec![Tiles { colour: Colour::SharedGrey { lo: 0.0, hi: 1.0 }, data: x.to_vec(), n: ss[0], h: ss[1], w: ss[2] }],
+                cols: 11,
+                scale: 6,
+            });
+        }
+        if let Some((ws, w)) = arts.get("w", 2)? {
+            figs.push(FigureSpec::Heatmaps {
+                stem: "lateral_w".into(),
+                heading: format!("Lateral weights W: {config}"),
+                caption: "The learned anti-Hebbian lateral weights w_ij between units (row i, column j) after the last trial, on one symmetric colour scale: negative where two units tend to fire together.".into(),
+                title: format!("{config}: lateral weights W (seed {seed})"),
+                panels: vec![Panel { label: "unit i × unit j".into(), rows: ws[0], cols: ws[1], data: w.to_vec() }],
+                cols: 1,
+                cell: (400 / ws[0].max(1)).clamp(4, 24),
+                scale: HeatScale::Symmetric,
+                legend: "w_ij".into(),
+            });
+        }
+        if let Some((_, t)) = arts.get("t", 1)? {
+            figs.push(FigureSpec::Chart {
+                stem: "thresholds".into(),
+                heading: format!("Thresholds t: {config}"),
+                caption: "Each unit's adaptive threshold after the last trial.".into(),
+                title: format!("{config}: thresholds (seed {seed})"),
+                panels: vec![ChartPanel {
+                    label: format!("{} units", t.len()),
+                    x_desc: "unit".into(),
+                    y_desc: "threshold t".into(),
+                    body: ChartBody::Bars(vec![("t".into(), t.to_vec())]),
+                }],
+                cols: 1,
+            });
+        }
+        Ok(figs)
     }
 
     fn cpu_only(&self) -> bool {
@@ -163,14 +217,19 @@ impl Experiment for FoldiakBars {
         };
         let mut out = RunOutput::default();
         let mut snapshots = vec![net.q.clone()];
+        let mut snapshot_trials = vec![0f32];
         out.summary.insert(
             "lines_at_0".into(),
             lines_learned(&mut net.clone(), &bars, p.lambda as f32, settling) as f64,
         );
         let (mut busy, mut steps) = (0.0f64, 0usize);
+        let mut samples = Vec::new();
         let bar = ctx.progress.bar(p.trials as u64, "foldiak bars");
         for n in 1..=p.trials {
             bars.sample_into(&mut data, &mut x);
+            if n <= SAMPLES {
+                samples.extend_from_slice(&x);
+            }
             let start = Instant::now();
             steps += net.trial(&x, rates, settling);
             busy += start.elapsed().as_secs_f64();
@@ -180,6 +239,7 @@ impl Experiment for FoldiakBars {
             }
             if n % p.snapshot_every == 0 {
                 snapshots.push(net.q.clone());
+                snapshot_trials.push(n as f32);
             }
             bar.inc(1);
         }
@@ -211,6 +271,16 @@ impl Experiment for FoldiakBars {
             name: "q_snapshots".into(),
             shape: vec![k, units, p.rows, p.cols],
             data: snapshots.concat(),
+        });
+        out.artefacts.push(Artefact {
+            name: "snapshot_trials".into(),
+            shape: vec![snapshot_trials.len()],
+            data: snapshot_trials,
+        });
+        out.artefacts.push(Artefact {
+            name: "samples".into(),
+            shape: vec![samples.len() / m, p.rows, p.cols],
+            data: samples,
         });
         out.artefacts.push(Artefact {
             name: "w".into(),

@@ -96,11 +96,11 @@ impl Experiment for FoldiakMnist {
         Ok(vec![FigureSpec::Grid {
             stem: "q".into(),
             heading: format!("Feedforward weights: {config}"),
-            caption: "Each unit's learned weights on the 28×28 input.".into(),
+            caption: "Each unit's learned weights on the 28×28 input, blue < 0 < red on one scale for every unit (colour bar).".into(),
             title: format!("{config}: feedforward weights"),
-            subtitle: format!("{} units, seed {seed}", shape[0]),
+            subtitle: format!("{} units, seed {seed}; one symmetric scale", shape[0]),
             tiles: vec![Tiles {
-                colour: Colour::Signed,
+                colour: Colour::shared(q, true),
                 data: q.to_vec(),
                 n: shape[0],
                 h: shape[1],

@@ -19,6 +19,7 @@ use crate::train::frozen::{train_head, FeatureStore, HeadSchedule};
 
 mod figures;
 mod params;
+pub mod receptive;
 pub mod record;
 
 pub(crate) use params::neutral_options;
@@ -33,6 +34,7 @@ const STREAM_INIT: u64 = 1;
 const STREAM_DATA: u64 = 2;
 const STREAM_HEAD: u64 = 3;
 const STREAM_EMBED: u64 = 4;
+const STREAM_RF: u64 = 5;
 
 impl Experiment for HebbianCnn {
     fn name(&self) -> &'static str {
@@ -387,6 +389,9 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
     out.record_gemm_ratio(&probe, flops);
     out.summary.insert("record_s".into(), recorder.seconds());
     recorder.finish(&net, &mut out.artefacts);
+    if p.rf_steps > 0 {
+        receptive_fields(ctx, &net, p.rf_steps, out)?;
+    }
     layer_artefacts(&net, out);
 
     // Frozen features (BatchNorm on running statistics).
@@ -492,6 +497,53 @@ fn zca_fit_data(ctx: &RunContext, layout: ZcaLayout, fit: ZcaFit) -> (Vec<f32>, 
     }
     (x, n)
 }
+
+/// Receptive fields of the first [`RF_UNITS`] units of every Hebbian layer
+/// (`layer<i>_rf`, units × 3 × size × size), timed as their own phase.
+fn receptive_fields(
+    ctx: &RunContext,
+    net: &HebbNet,
+    steps: usize,
+    out: &mut RunOutput,
+) -> Result<()> {
+    let start = std::time::Instant::now();
+    let cfg = receptive::AscentConfig {
+        steps,
+        ..Default::default()
+    };
+    let fields =
+        match receptive::of_network(net, RF_UNITS, usize::MAX, &cfg, &mut ctx.rng(STREAM_RF)) {
+            Ok(f) => f,
+            Err(e) => {
+                // An analysis that fails loses nothing else of the run.
+                let first = e.to_string();
+                let first = first.lines().next().unwrap_or_default();
+                ctx.progress
+                    .println(&format!("no receptive fields: {first}"));
+                Vec::new()
+            }
+        };
+    let mut units = 0;
+    for (i, size, images) in fields {
+        let n = images.len() / (3 * size * size);
+        units += n;
+        out.artefacts.push(Artefact {
+            name: format!("layer{i}_rf"),
+            shape: vec![n, 3, size, size],
+            data: images,
+        });
+    }
+    out.phases.push(super::Phase {
+        name: "receptive_fields".into(),
+        wall_s: start.elapsed().as_secs_f64(),
+        images: units as u64,
+    });
+    Ok(())
+}
+
+/// Units per layer whose receptive fields are drawn (the report's
+/// `visualize_filters` default, `num_filters = 25`).
+const RF_UNITS: usize = 25;
 
 /// The class-cluster embedding of the test features and its numbers
 /// (`embed_*` scalars, `embedding` artefacts); a failure is recorded as a

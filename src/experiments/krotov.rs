@@ -185,7 +185,7 @@ impl Experiment for Krotov {
         let (colour, h, wd) = if rgb {
             (Colour::Rgb, 32, 32)
         } else {
-            (Colour::Signed, side, side)
+            (Colour::shared(w, true), side, side)
         };
         Ok(vec![FigureSpec::Grid {
             stem: "tapestry".into(),
@@ -195,11 +195,11 @@ impl Experiment for Krotov {
                     .into(),
             title: format!("{config}: weights of the first {} hidden units", shape[0]),
             subtitle: format!(
-                "seed {seed}; {} (each unit scaled on its own)",
+                "seed {seed}; {}",
                 if rgb {
-                    "RGB, min–max"
+                    "RGB, each unit min–max scaled on its own"
                 } else {
-                    "blue < 0 < red"
+                    "blue < 0 < red, one scale for every unit"
                 }
             ),
             tiles: vec![Tiles {

@@ -222,6 +222,30 @@ impl HebbConv {
         Cow::Owned(w)
     }
 
+    /// The weights the forward pass multiplies by (`cout × fan_in`, rows in
+    /// `[tap][channel]` order): the effective weights, normalised as the
+    /// activation asks (per tap under the report's cosine, per kernel under
+    /// the true cosine or `weight_norm`).
+    pub fn forward_weights(&self) -> Cow<'_, [f32]> {
+        let s = &self.spec;
+        let cosine = s.activation == Activation::Cosine;
+        let mut w = self.effective_weights();
+        if cosine && s.cosine == CosineNorm::PerTap {
+            // Per-tap groups are the (tap, channel) rows' runs of `cin`
+            // values (one value each for depthwise kernels).
+            let group = if s.depthwise { 1 } else { s.cin };
+            normalise_rows(w.to_mut(), group);
+        } else if cosine || s.weight_norm {
+            normalise_rows(w.to_mut(), s.fan_in());
+        }
+        w
+    }
+
+    /// The surround kernel (`5×5`, row-major) when the layer applies one.
+    pub fn surround_kernel(&self) -> Option<&[f32]> {
+        (self.spec.surround && self.spec.k > 1).then_some(self.sm_kernel.as_slice())
+    }
+
     /// The weights the rule's decay term sees: the effective weights,
     /// normalised per unit when the layer normalises its weights (the
     /// report's `compute_activation` returns `normalize(w)` under `w_nrm`
@@ -296,17 +320,8 @@ impl HebbConv {
         let cols = p.len() / rows.max(1);
         self.last_macs = (rows * s.cout * s.fan_in()) as u64;
         let pm = Mat::from_vec(p, rows, cols)?;
-        let cosine = s.activation == Activation::Cosine;
         let fan = s.fan_in();
-        let mut w_fwd = self.effective_weights();
-        if cosine && s.cosine == CosineNorm::PerTap {
-            // Per-tap groups are the (tap, channel) rows' runs of `cin`
-            // values (one value each for depthwise kernels).
-            let group = if s.depthwise { 1 } else { s.cin };
-            normalise_rows(w_fwd.to_mut(), group);
-        } else if cosine || s.weight_norm {
-            normalise_rows(w_fwd.to_mut(), fan);
-        }
+        let w_fwd = self.forward_weights();
         let mut u = if s.depthwise {
             depthwise_forward(&pm.data, &w_fwd, rows, s.cout, fan)
         } else {

@@ -23,6 +23,7 @@ pub mod presynaptic;
 pub mod rule;
 pub mod stats_report;
 pub mod surround;
+pub mod tensor;
 
 pub use crate::nhwc::Map;
 pub use layer::{Activation, CosineNorm, HebbConv, HebbConvSpec};

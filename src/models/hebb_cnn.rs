@@ -2,11 +2,13 @@
 //! list of blocks, BatchNorm (no affine) before every conv and Triangle
 //! after it, trained layer-locally and simultaneously on each batch.
 
+use candle_core::Tensor;
 use rand::Rng;
 
 use crate::config::PartSpec;
 use crate::error::{Error, Result};
 use crate::hebb::presynaptic::Presynaptic;
+use crate::hebb::tensor::{self as tt, batchnorm};
 use crate::hebb::{Activation, CosineNorm, HebbConv, HebbConvSpec};
 use crate::nhwc::{pool, triangle, BatchNorm, Map, PoolKind};
 
@@ -76,6 +78,23 @@ pub trait Block: Send {
     fn layers(&self) -> Vec<&HebbConv>;
     /// The block's Hebbian layers, mutably.
     fn layers_mut(&mut self) -> Vec<&mut HebbConv>;
+    /// The frozen forward pass in candle ops (NCHW, running BatchNorm
+    /// statistics, any device, differentiable). Each Hebbian layer's
+    /// response is pushed to `taps` in [`Block::layers`] order, and the pass
+    /// returns as soon as `taps` holds `want` of them. `unpadded` drops the
+    /// padding of the layers and pools (the report's `remove_padding` for
+    /// receptive fields; a residual block keeps its depthwise padding, as
+    /// the report's `remove_padding_except_conv2`).
+    fn forward_tensor(
+        &self,
+        x: &Tensor,
+        unpadded: bool,
+        taps: &mut Vec<Tensor>,
+        want: usize,
+    ) -> Result<Tensor>;
+    /// The block's stages in forward order as `(kernel, stride, is a Hebbian
+    /// layer)`: what a receptive-field size is computed from.
+    fn geometry(&self) -> Vec<(usize, usize, bool)>;
     /// Benchmarks: force the dense update even where winners are sparse.
     fn set_dense_update(&mut self, on: bool) {
         for l in self.layers_mut() {
@@ -123,7 +142,67 @@ fn pooled(x: Map, p: Pool) -> Map {
     }
 }
 
+fn pooled_tensor(x: &Tensor, p: Pool, unpadded: bool) -> Result<Tensor> {
+    match p {
+        Some((kind, k, s, pad)) => tt::pool(x, kind, k, s, if unpadded { 0 } else { pad }),
+        None => Ok(x.clone()),
+    }
+}
+
+/// Runs `conv` on `x` and records its response; `Ok(Err(y))` when `taps`
+/// is full and the pass should stop with `y`.
+fn tap(
+    conv: &HebbConv,
+    x: &Tensor,
+    pad: usize,
+    taps: &mut Vec<Tensor>,
+    want: usize,
+) -> Result<std::result::Result<Tensor, Tensor>> {
+    let y = conv.forward_tensor(x, pad)?;
+    taps.push(y.clone());
+    Ok(if taps.len() >= want { Err(y) } else { Ok(y) })
+}
+
+macro_rules! tapped {
+    ($e:expr) => {
+        match $e? {
+            Ok(y) => y,
+            Err(done) => return Ok(done),
+        }
+    };
+}
+
+fn pad_of(conv: &HebbConv, unpadded: bool) -> usize {
+    if unpadded {
+        0
+    } else {
+        conv.spec.pad
+    }
+}
+
 impl Block for ConvBlock {
+    fn geometry(&self) -> Vec<(usize, usize, bool)> {
+        let mut g = vec![(self.conv.spec.k, 1, true)];
+        g.extend(self.pool.map(|(_, k, st, _)| (k, st, false)));
+        g
+    }
+    fn forward_tensor(
+        &self,
+        x: &Tensor,
+        unpadded: bool,
+        taps: &mut Vec<Tensor>,
+        want: usize,
+    ) -> Result<Tensor> {
+        let a = batchnorm(&self.bn, x)?;
+        let y = tapped!(tap(
+            &self.conv,
+            &a,
+            pad_of(&self.conv, unpadded),
+            taps,
+            want
+        ));
+        pooled_tensor(&tt::triangle(&y, self.power)?, self.pool, unpadded)
+    }
     fn forward(&mut self, mut x: Map, learn: bool) -> Result<Map> {
         self.bn.apply(&mut x, learn);
         let mut y = self.conv.forward(&x, learn)?;
@@ -142,6 +221,24 @@ impl Block for ConvBlock {
 }
 
 impl Block for SeparableBlock {
+    fn geometry(&self) -> Vec<(usize, usize, bool)> {
+        let mut g = vec![(self.dw.spec.k, 1, true), (self.pw.spec.k, 1, true)];
+        g.extend(self.pool.map(|(_, k, st, _)| (k, st, false)));
+        g
+    }
+    fn forward_tensor(
+        &self,
+        x: &Tensor,
+        unpadded: bool,
+        taps: &mut Vec<Tensor>,
+        want: usize,
+    ) -> Result<Tensor> {
+        let a = batchnorm(&self.bn1, x)?;
+        let y = tapped!(tap(&self.dw, &a, pad_of(&self.dw, unpadded), taps, want));
+        let y = batchnorm(&self.bn2, &y)?;
+        let z = tapped!(tap(&self.pw, &y, pad_of(&self.pw, unpadded), taps, want));
+        pooled_tensor(&tt::triangle(&z, self.power)?, self.pool, unpadded)
+    }
     fn forward(&mut self, mut x: Map, learn: bool) -> Result<Map> {
         self.bn1.apply(&mut x, learn);
         let mut y = self.dw.forward(&x, learn)?;
@@ -163,6 +260,52 @@ impl Block for SeparableBlock {
 }
 
 impl Block for ResidualBlock {
+    fn geometry(&self) -> Vec<(usize, usize, bool)> {
+        // The shortcut runs beside the main path: it widens nothing.
+        let mut g = vec![
+            (self.expand.spec.k, 1, true),
+            (self.dw.spec.k, 1, true),
+            (self.project.spec.k, 1, true),
+            (1, 1, true),
+        ];
+        g.extend(self.pool.map(|(_, k, st, _)| (k, st, false)));
+        g
+    }
+    fn forward_tensor(
+        &self,
+        x: &Tensor,
+        unpadded: bool,
+        taps: &mut Vec<Tensor>,
+        want: usize,
+    ) -> Result<Tensor> {
+        let a = batchnorm(&self.bn1, x)?;
+        let h = tapped!(tap(
+            &self.expand,
+            &a,
+            pad_of(&self.expand, unpadded),
+            taps,
+            want
+        ));
+        let h = batchnorm(&self.bn2, &tt::triangle(&h, self.power)?)?;
+        let h = tapped!(tap(&self.dw, &h, self.dw.spec.pad, taps, want));
+        let h = batchnorm(&self.bn3, &tt::triangle(&h, self.power)?)?;
+        let out = tapped!(tap(
+            &self.project,
+            &h,
+            pad_of(&self.project, unpadded),
+            taps,
+            want
+        ));
+        let s = batchnorm(&self.sc_bn, x)?;
+        let s = tapped!(tap(
+            &self.shortcut,
+            &s,
+            pad_of(&self.shortcut, unpadded),
+            taps,
+            want
+        ));
+        pooled_tensor(&tt::triangle(&(out + s)?, self.power)?, self.pool, unpadded)
+    }
     fn forward(&mut self, x: Map, learn: bool) -> Result<Map> {
         let mut a = x.clone();
         self.bn1.apply(&mut a, learn);
@@ -420,6 +563,54 @@ impl HebbNet {
             }
         }
         Ok(x)
+    }
+
+    /// The frozen forward pass in candle ops (see [`Block::forward_tensor`]):
+    /// the network's output, or with `want = Some(i)` the response of
+    /// Hebbian layer `i` (0-based, [`HebbNet::layers`] order).
+    pub fn forward_tensor(
+        &self,
+        x: &Tensor,
+        unpadded: bool,
+        want: Option<usize>,
+    ) -> Result<Tensor> {
+        let want = want.map_or(usize::MAX, |i| i + 1);
+        let mut taps = Vec::new();
+        let mut x = x.clone();
+        for b in &self.blocks {
+            x = b.forward_tensor(&x, unpadded, &mut taps, want)?;
+            if taps.len() >= want {
+                return Ok(taps.swap_remove(want - 1));
+            }
+        }
+        if want != usize::MAX {
+            return Err(Error::Params(format!(
+                "the network has {} Hebbian layers, not {want}",
+                taps.len()
+            )));
+        }
+        Ok(x)
+    }
+
+    /// The receptive-field size (pixels on a side) of a unit of Hebbian
+    /// layer `layer`, as the report's `calculate_receptive_field`: each
+    /// kernel and pool widens it by `(k − 1)` times the stride so far; the
+    /// surround is not counted.
+    pub fn receptive_size(&self, layer: usize) -> Option<usize> {
+        let (mut rf, mut jump, mut seen) = (1usize, 1usize, 0usize);
+        for b in &self.blocks {
+            for (k, stride, is_layer) in b.geometry() {
+                rf += (k - 1) * jump;
+                jump *= stride;
+                if is_layer {
+                    if seen == layer {
+                        return Some(rf);
+                    }
+                    seen += 1;
+                }
+            }
+        }
+        None
     }
 
     /// Every Hebbian layer in order.

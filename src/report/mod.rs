@@ -118,19 +118,24 @@ pub fn render(
         );
     }
     for (config, seed, figs) in &drawn.configs {
+        let epochs = runs
+            .of_config(config)
+            .find(|r| r.ok() && r.seed() == *seed)
+            .and_then(tables::epoch_table);
+        if figs.is_empty() && epochs.is_none() {
+            continue;
+        }
         let page = format!("{}.md", plots::slug(config));
         let mut body = format!(
-            "# {config}\n\nFigures of seed {seed} of `{config}` in suite `{suite}`, each drawn from the run's artefact file (`<run-hash>.safetensors`); nothing here is recomputed from anything else. [Back to the report](index.md).\n\n"
+            "# {config}\n\nSeed {seed} of `{config}` in suite `{suite}`: its per-epoch metrics, read from its result file, and its figures, each drawn from the run's artefact file (`<run-hash>.safetensors`); nothing here is recomputed from anything else. [Back to the report](index.md).\n\n"
         );
-        if let Some(run) = runs.of_config(config).find(|r| r.ok() && r.seed() == *seed) {
-            if let Some(t) = tables::epoch_table(run) {
-                let _ = writeln!(
-                    body,
-                    "## Per-epoch metrics\n\nAfter every classifier epoch: the training split (scored without dropout) and the test split, accuracy and macro precision/recall/F1. The report's tables compare the final epoch.\n"
-                );
-                body.push_str(&t.markdown());
-                body.push('\n');
-            }
+        if let Some(t) = &epochs {
+            let _ = writeln!(
+                body,
+                "## Per-epoch metrics\n\nAfter every classifier epoch: the training split and the test split, accuracy and macro precision/recall/F1 (columns a kind does not record are left out). The report's tables compare the final epoch.\n"
+            );
+            body.push_str(&t.markdown());
+            body.push('\n');
         }
         if !figs.is_empty() {
             let _ = writeln!(body, "## Figures\n");
@@ -143,11 +148,11 @@ pub fn render(
             .iter()
             .map(|f| f.title.split(':').next().unwrap_or(""))
             .collect();
-        let what = if titles.is_empty() {
-            "per-epoch metrics".to_string()
-        } else {
-            format!("per-epoch metrics, {}", titles.join(", ").to_lowercase())
-        };
+        let mut what: Vec<String> = titles.iter().map(|t| t.to_lowercase()).collect();
+        if epochs.is_some() {
+            what.insert(0, "per-epoch metrics".into());
+        }
+        let what = what.join(", ");
         let _ = writeln!(md, "- [`{config}`]({page}): {what}");
         figures += figs.len();
     }

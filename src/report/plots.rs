@@ -479,7 +479,7 @@ fn lines_learned(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
         "lines_learned",
         svg,
         "Lines learned against trials",
-        "Number of the 16 bars that some unit has learned (strict criterion), mean over seeds, every 100 trials.".into(),
+        "Number of bars (rows + columns: 16 on the 8×8 grid, 32 on 16×16) that some unit has learned (strict criterion), mean over seeds, at each recorded trial count.".into(),
     )?))
 }
 
@@ -576,7 +576,7 @@ fn grid(
     let (left, top) = (20usize, 70usize);
     let text_w = (title.chars().count() * 11).max(subtitle.chars().count() * 7) + 2 * left;
     let grid_w = left * 2 + cols * (tw * scale + gap);
-    let bar_w = if bar.is_some() { 110 } else { 0 };
+    let bar_w = if bar.is_some() { 150 } else { 0 };
     let width = (grid_w + bar_w).max(text_w).max(520);
     let height =
         (top + rows * (th * scale + gap) + 20).max(if bar.is_some() { top + 250 } else { 0 });
@@ -633,8 +633,9 @@ fn grid(
             );
         }
         s += &format!(
-            "<text x=\"{x}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"11\">{label}</text>",
-            y0 + h + 18
+            "<text x=\"{x}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"11\">{}</text>",
+            y0 + h + 18,
+            xml(label)
         );
     }
     s += "</svg>";

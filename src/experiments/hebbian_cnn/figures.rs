@@ -24,6 +24,9 @@ pub fn all(arts: &Artefacts, config: &str, seed: u64) -> Figs {
     for i in 0..layers {
         filters(arts, config, seed, i, &mut figs)?;
     }
+    for i in 0..layers {
+        receptive_fields(arts, config, seed, i, &mut figs)?;
+    }
     histograms(arts, config, seed, layers, &mut figs)?;
     statistics(arts, config, seed, layers, &mut figs)?;
     ltp_ltd(arts, config, seed, layers, &mut figs)?;
@@ -165,6 +168,43 @@ fn filters(
         cell: (60 / k1.max(1)).clamp(6, 20),
         scale: HeatScale::Symmetric,
         legend: "mean weight".into(),
+    });
+    Ok(())
+}
+
+fn receptive_fields(
+    arts: &Artefacts,
+    config: &str,
+    seed: u64,
+    i: usize,
+    figs: &mut Vec<FigureSpec>,
+) -> Result<(), String> {
+    let Some((s, v)) = arts.get(&format!("layer{i}_rf"), 4)? else {
+        return Ok(());
+    };
+    if s[1] != 3 {
+        return Err(format!("artefact `layer{i}_rf` has shape {s:?}, not RGB"));
+    }
+    let scale = (96 / s[2].max(1)).clamp(2, 12);
+    figs.push(FigureSpec::Grid {
+        stem: format!("rf_layer{i}"),
+        heading: format!("Layer {} receptive fields: {config}", i + 1),
+        caption: format!(
+            "The input that most excites each of units 0–{} of layer {} (projected gradient ascent through the frozen network with its padding removed, 500 steps on the L2 sphere of radius 1, clamped to [0, 1], on the network's preprocessed input; the report's `receptive_field.py`, Figs. 22–26), each min–max scaled on its own as the report draws them.",
+            s[0] - 1,
+            i + 1
+        ),
+        title: format!("{config}: layer {} receptive fields", i + 1),
+        subtitle: format!("{}×{} pixels (the receptive field), units 0–{}, seed {seed}; RGB, each min–max scaled", s[2], s[3], s[0] - 1),
+        tiles: vec![Tiles {
+            colour: Colour::Rgb,
+            data: v.to_vec(),
+            n: s[0],
+            h: s[2],
+            w: s[3],
+        }],
+        cols: 5,
+        scale,
     });
     Ok(())
 }

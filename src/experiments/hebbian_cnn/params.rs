@@ -96,6 +96,10 @@ crate::config! {
         /// Mirror each test image at random at every evaluation, as the
         /// report's test transform does (data.py L215, L224).
         pub test_flip: bool = false,
+        /// Gradient steps of the receptive-field ascent drawn in the report
+        /// (the report's `visualize_filters` takes 500); 0 skips it. Changes
+        /// only the figure, never a metric.
+        pub rf_steps: usize = 500,
     }
 }
 
@@ -134,6 +138,7 @@ pub(crate) fn neutral_options() -> Vec<(&'static str, serde_json::Value)> {
         ("presynaptic.apply", json!("scale")),
         ("threshold_update", json!("standard")),
         ("dale_reflect", json!(false)),
+        ("rf_steps", json!(500)),
     ]
 }
 

@@ -1,0 +1,143 @@
+//! Receptive fields by projected gradient ascent, as the report's
+//! `receptive_field.py` (`L2ProjGradientDescent`, Figs. 22–26): through the
+//! frozen network with every padding removed, an input the size of the
+//! unit's receptive field starts at zero plus a tiny random direction; each
+//! step moves it along the normalised gradient of the unit's summed
+//! response, projects it back onto the L2 sphere of radius ε around the
+//! start and clamps it to [0, 1]. Gradients come from candle's autograd
+//! through [`HebbNet::forward_tensor`].
+
+use candle_core::{Device, Tensor, Var};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::error::Result;
+use crate::models::hebb_cnn::HebbNet;
+
+crate::config! {
+    /// Settings of the ascent (defaults: the report's `visualize_filters`).
+    pub struct AscentConfig {
+        /// Gradient steps.
+        pub steps: usize = 500,
+        /// Step length relative to ε (`rel_stepsize`, the report's
+        /// `step_size` 0.001).
+        pub rel_step: f64 = 0.001,
+        /// Radius of the L2 sphere the input stays on (the report's 255/255).
+        pub epsilon: f64 = 1.0,
+    }
+}
+
+/// Maximises, for each `units[b]`, the summed response of that channel of
+/// `forward`'s output over inputs of shape `(c, h, w)`, all units in one
+/// batch (images do not interact in a frozen network, so each image's
+/// gradient is its own unit's); returns the inputs (`units × c × h × w`)
+/// and the response each reaches.
+pub fn ascend(
+    forward: &dyn Fn(&Tensor) -> Result<Tensor>,
+    (c, h, w): (usize, usize, usize),
+    units: &[usize],
+    cfg: &AscentConfig,
+    rng: &mut impl Rng,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let dev = Device::Cpu;
+    let (b, d) = (units.len(), c * h * w);
+    let eps = cfg.epsilon;
+    // The report's random start: 1e-5·ε along a random unit direction.
+    let mut start = Vec::with_capacity(b * d);
+    for _ in 0..b {
+        let r: Vec<f32> = (0..d).map(|_| StandardNormal.sample(rng)).collect();
+        let norm = r.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        start.extend(r.iter().map(|v| (1e-5 * eps) as f32 * v / norm));
+    }
+    let mut x = Tensor::from_vec(start, (b, c, h, w), &dev)?;
+    // Each image's own unit: a one-hot mask over the output channels.
+    let responses = |t: &Tensor| -> Result<Tensor> {
+        let y = forward(t)?;
+        let ch = y.dim(1)?;
+        let mut mask = vec![0f32; b * ch];
+        for (i, &u) in units.iter().enumerate() {
+            if u < ch {
+                mask[i * ch + u] = 1.0;
+            }
+        }
+        let mask = Tensor::from_vec(mask, (b, ch, 1, 1), &dev)?;
+        Ok(y.broadcast_mul(&mask)?.sum((1, 2, 3))?)
+    };
+    let per_image_norm =
+        |t: &Tensor| -> Result<Tensor> { Ok(t.sqr()?.sum_keepdim((1, 2, 3))?.sqrt()?) };
+    for _ in 0..cfg.steps {
+        let v = Var::from_tensor(&x)?;
+        let total = responses(v.as_tensor())?.sum_all()?;
+        let grads = total.backward()?;
+        let Some(g) = grads.get(v.as_tensor()) else {
+            break;
+        };
+        // Ascent on each response along its normalised gradient (the report
+        // descends on the negative), then back onto the sphere of radius ε
+        // around the zero start, then into [0, 1].
+        let g = g.broadcast_div(&(per_image_norm(g)? + 1e-8)?)?;
+        let moved = (&x + (g * (cfg.rel_step * eps))?)?;
+        let n = per_image_norm(&moved)?.clamp(1e-12f32, f32::MAX)?;
+        x = (moved.broadcast_div(&n)? * eps)?.clamp(0f32, 1f32)?;
+    }
+    let acts = responses(&x)?.to_vec1()?;
+    Ok((x.flatten_all()?.to_vec1()?, acts))
+}
+
+/// The receptive fields of the first `units` channels of every Hebbian layer
+/// up to `max_layers`: per layer `(index, size, images of units × 3 × size ×
+/// size)`.
+pub fn of_network(
+    net: &HebbNet,
+    units: usize,
+    max_layers: usize,
+    cfg: &AscentConfig,
+    rng: &mut impl Rng,
+) -> Result<Vec<(usize, usize, Vec<f32>)>> {
+    let mut out = Vec::new();
+    let cin = net.layers().first().map_or(3, |l| l.spec.cin);
+    for (i, l) in net.layers().iter().enumerate().take(max_layers) {
+        let Some(size) = net.receptive_size(i) else {
+            break;
+        };
+        let forward = |t: &Tensor| net.forward_tensor(t, true, Some(i));
+        let ids: Vec<usize> = (0..units.min(l.spec.cout)).collect();
+        let (images, _) = ascend(&forward, (cin, size, size), &ids, cfg, rng)?;
+        out.push((i, size, images));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn the_ascent_finds_each_linear_units_filter() {
+        // Two linear units u_k = Σ w_k·x over a 3×5×5 input, non-negative
+        // filters (the clamp to [0, 1] keeps each optimum ε·w/‖w‖ reachable),
+        // ascended in one batch: each image must end along its own filter.
+        let dev = Device::Cpu;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let w: Vec<f32> = (0..150).map(|_| rng.random::<f32>()).collect();
+        let wt = Tensor::from_vec(w.clone(), (2, 3, 5, 5), &dev).unwrap();
+        let forward = |t: &Tensor| -> Result<Tensor> { Ok(t.conv2d(&wt, 0, 1, 1, 1)?) };
+        let cfg = AscentConfig::default();
+        let (x, acts) = ascend(&forward, (3, 5, 5), &[1, 0], &cfg, &mut rng).unwrap();
+        for (img, unit) in [(0, 1), (1, 0)] {
+            let xi = &x[img * 75..(img + 1) * 75];
+            let wk = &w[unit * 75..(unit + 1) * 75];
+            let dot: f32 = xi.iter().zip(wk).map(|(a, b)| a * b).sum();
+            let nx = xi.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let nw = wk.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!(
+                dot / (nx * nw) > 0.99,
+                "image {img}: cosine {}",
+                dot / (nx * nw)
+            );
+            assert!((acts[img] - dot).abs() < 1e-3 * dot.max(1.0));
+            assert!((nx - 1.0).abs() < 1e-3, "stays on the ε sphere: {nx}");
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The frozen (inference) forward pass of a Hebbian layer in candle tensor
+//! ops: NCHW, on any candle device, and differentiable, which is what
+//! receptive-field ascent needs. The CPU kernels stay the training engine;
+//! tests hold the two forward passes to the same outputs on real images.
+
+use candle_core::{Device, Tensor};
+
+use super::layer::{Activation, HebbConv};
+use crate::error::{Error, Result};
+use crate::nhwc::{BatchNorm, PoolKind};
+
+/// `x` (NCHW) reflect-padded by `p` on both spatial sides (PyTorch's
+/// `F.pad(…, mode='reflect')`).
+pub fn reflect_pad(x: &Tensor, p: usize) -> Result<Tensor> {
+    if p == 0 {
+        return Ok(x.clone());
+    }
+    let mut out = x.clone();
+    for dim in [2, 3] {
+        let n = out.dim(dim)?;
+        if p >= n {
+            return Err(Error::Shape(format!(
+                "reflect padding {p} needs more than {n} pixels"
+            )));
+        }
+        let idx: Vec<u32> = (0..n + 2 * p)
+            .map(|i| {
+                let j = i as isize - p as isize;
+                let j = if j < 0 { -j } else { j };
+                let j = if j >= n as isize {
+                    2 * (n as isize - 1) - j
+                } else {
+                    j
+                };
+                j as u32
+            })
+            .collect();
+        let idx = Tensor::from_vec(idx, n + 2 * p, out.device())?;
+        out = out.index_select(&idx, dim)?;
+    }
+    Ok(out)
+}
+
+/// `Σ_taps x[.., y+dy, x+dx] · w[c, tap]` for each channel: a depthwise
+/// `k×k` correlation of an already padded `x` with per-channel taps
+/// `w: (c, k·k)` (as narrow slices, so any channel count stays cheap).
+fn depthwise(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
+    let (_, c, h, wd) = x.dims4()?;
+    let (ho, wo) = (h + 1 - k, wd + 1 - k);
+    let mut acc: Option<Tensor> = None;
+    for dy in 0..k {
+        for dx in 0..k {
+            let tap = w.narrow(1, dy * k + dx, 1)?.reshape((1, c, 1, 1))?;
+            let term = x
+                .narrow(2, dy, ho)?
+                .narrow(3, dx, wo)?
+                .broadcast_mul(&tap)?;
+            acc = Some(match acc {
+                None => term,
+                Some(a) => (a + term)?,
+            });
+        }
+    }
+    acc.ok_or_else(|| Error::Shape("an empty kernel".into()))
+}
+
+/// A `k×k` correlation of an already padded `x` (NCHW) with `w` given as
+/// `cout × (k·k·cin)` rows in `[tap][channel]` order: the patches gathered
+/// by narrow slices, then one matmul. (candle's own `conv2d` backward goes
+/// through a CPU `conv_transpose2d` that is orders of magnitude slower.)
+fn conv(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
+    let (n, c, h, wd) = x.dims4()?;
+    let (ho, wo) = (h + 1 - k, wd + 1 - k);
+    let cout = w.dim(0)?;
+    let patches = if k == 1 {
+        x.clone()
+    } else {
+        let mut taps = Vec::with_capacity(k * k);
+        for dy in 0..k {
+            for dx in 0..k {
+                taps.push(x.narrow(2, dy, ho)?.narrow(3, dx, wo)?);
+            }
+        }
+        Tensor::cat(&taps, 1)?
+    };
+    // (n, k·k·c, ho·wo) → (n, ho·wo, k·k·c) · (k·k·c, cout).
+    let p = patches
+        .reshape((n, k * k * c, ho * wo))?
+        .transpose(1, 2)?
+        .contiguous()?;
+    let u = p.broadcast_matmul(&w.t()?)?;
+    Ok(u.transpose(1, 2)?.reshape((n, cout, ho, wo))?)
+}
+
+impl HebbConv {
+    /// The layer's response to `x` (NCHW) with the current weights, as
+    /// [`HebbConv::activate`] computes it, with `pad` (the layer's own, or
+    /// 0 for the report's unpadded receptive fields).
+    pub fn forward_tensor(&self, x: &Tensor, pad: usize) -> Result<Tensor> {
+        let s = &self.spec;
+        let dev = x.device();
+        let (_, cin, _, _) = x.dims4()?;
+        if cin != s.cin {
+            return Err(Error::Shape(format!(
+                "layer expects {} input channels, got {cin}",
+                s.cin
+            )));
+        }
+        let xp = reflect_pad(x, pad)?;
+        let taps = s.k * s.k;
+        let w = self.forward_weights();
+        let mut u = if s.depthwise {
+            depthwise(&xp, &Tensor::from_slice(&w, (s.cout, taps), dev)?, s.k)?
+        } else {
+            conv(
+                &xp,
+                &Tensor::from_slice(&w, (s.cout, taps * s.cin), dev)?,
+                s.k,
+            )?
+        };
+        if s.activation == Activation::Cosine {
+            let sq = xp.sqr()?;
+            let n2 = if s.depthwise {
+                depthwise(&sq, &Tensor::ones((s.cout, taps), sq.dtype(), dev)?, s.k)?
+            } else {
+                depthwise(&sq, &Tensor::ones((s.cin, taps), sq.dtype(), dev)?, s.k)?
+                    .sum_keepdim(1)?
+            };
+            u = u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?;
+        }
+        if let Some(kernel) = self.surround_kernel() {
+            let size = (kernel.len() as f64).sqrt() as usize;
+            let r = size / 2;
+            let kern = Tensor::from_slice(kernel, (1, size * size), dev)?
+                .broadcast_as((s.cout, size * size))?
+                .contiguous()?;
+            let padded = u.pad_with_zeros(2, r, r)?.pad_with_zeros(3, r, r)?;
+            u = depthwise(&padded, &kern, size)?;
+        }
+        Ok(u)
+    }
+}
+
+/// BatchNorm on running statistics (no affine), per channel of NCHW `x`.
+pub fn batchnorm(bn: &BatchNorm, x: &Tensor) -> Result<Tensor> {
+    let c = bn.mean.len();
+    let dev = x.device();
+    let mean = Tensor::from_slice(&bn.mean, (1, c, 1, 1), dev)?;
+    let inv: Vec<f32> = bn.var.iter().map(|v| 1.0 / (v + bn.eps).sqrt()).collect();
+    let inv = Tensor::from_vec(inv, (1, c, 1, 1), dev)?;
+    Ok(x.broadcast_sub(&mean)?.broadcast_mul(&inv)?)
+}
+
+/// SoftHebb's Triangle: the mean over channels subtracted at each location,
+/// rectified, raised to `power` (a 1e-12 floor under the power keeps its
+/// gradient finite at zero; the value moves by under 1e-8).
+pub fn triangle(x: &Tensor, power: f32) -> Result<Tensor> {
+    let r = x.broadcast_sub(&x.mean_keepdim(1)?)?.relu()?;
+    if power == 1.0 {
+        return Ok(r);
+    }
+    let floor = 1e-12f64;
+    Ok(((r + floor)?.powf(power as f64)? - floor.powf(power as f64))?)
+}
+
+/// Max or average pooling with window `k`, stride `s` and zero padding `p`,
+/// as [`crate::nhwc::pool`]: after a Triangle every value is ≥ 0, so a zero
+/// pad never wins a max, and the average counts the padding.
+pub fn pool(x: &Tensor, kind: PoolKind, k: usize, s: usize, p: usize) -> Result<Tensor> {
+    let x = if p > 0 {
+        x.pad_with_zeros(2, p, p)?.pad_with_zeros(3, p, p)?
+    } else {
+        x.clone()
+    };
+    Ok(match kind {
+        // candle's max pool has no gradient for overlapping windows (the
+        // report's 4×4 stride-2 pools): a maximum over the k² strided
+        // window offsets instead.
+        PoolKind::Max if k != s => {
+            let (n, c, h, w) = x.dims4()?;
+            let (ho, wo) = ((h - k) / s + 1, (w - k) / s + 1);
+            // Room for whole stride groups past the last window's start.
+            let x = x.pad_with_zeros(2, 0, s)?.pad_with_zeros(3, 0, s)?;
+            let mut acc: Option<Tensor> = None;
+            for dy in 0..k {
+                for dx in 0..k {
+                    let v = x
+                        .narrow(2, dy, s * ho)?
+                        .reshape((n, c, ho, s, w + s))?
+                        .narrow(3, 0, 1)?
+                        .squeeze(3)?
+                        .narrow(3, dx, s * wo)?
+                        .reshape((n, c, ho, wo, s))?
+                        .narrow(4, 0, 1)?
+                        .squeeze(4)?;
+                    acc = Some(match acc {
+                        None => v,
+                        Some(a) => a.maximum(&v)?,
+                    });
+                }
+            }
+            acc.ok_or_else(|| Error::Shape("an empty pooling window".into()))?
+        }
+        PoolKind::Max => x.max_pool2d_with_stride(k, s)?,
+        PoolKind::Avg => x.avg_pool2d_with_stride(k, s)?,
+    })
+}
+
+/// NHWC values as an NCHW tensor on `dev`.
+pub fn nchw(
+    data: &[f32],
+    (n, h, w, c): (usize, usize, usize, usize),
+    dev: &Device,
+) -> Result<Tensor> {
+    Ok(Tensor::from_slice(data, (n, h, w, c), dev)?
+        .permute((0, 3, 1, 2))?
+        .contiguous()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reflect_padding_mirrors_without_repeating_the_edge() {
+        let x = Tensor::from_vec(vec![1f32, 2., 3.], (1, 1, 1, 3), &Device::Cpu).unwrap();
+        // Only the width can be padded here (height 1 < 2): pad dim 3 alone
+        // through a taller copy.
+        let x = Tensor::cat(&[&x, &x, &x], 2).unwrap();
+        let y = reflect_pad(&x, 2).unwrap();
+        let row: Vec<f32> = y
+            .get(0)
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(row, vec![3., 2., 1., 2., 3., 2., 1.]);
+    }
+}
