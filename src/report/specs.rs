@@ -254,6 +254,42 @@ fn span(lo: f32, hi: f32) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+type Axes<'a> = ChartContext<
+    'a,
+    SVGBackend<'a>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// One panel's chart: caption, ranges, axis titles, and `x_labels` ticks
+/// named by `x_fmt`.
+fn axes<'a>(
+    area: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    caption: &str,
+    p: &ChartPanel,
+    (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
+    x_labels: usize,
+    x_fmt: &dyn Fn(&f64) -> String,
+) -> Result<Axes<'a>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 13))
+        .margin(8)
+        .x_label_area_size(35)
+        .y_label_area_size(75)
+        .build_cartesian_2d(x, y)
+        .map_err(pe)?;
+    chart
+        .configure_mesh()
+        .x_desc(p.x_desc.as_str())
+        .y_desc(p.y_desc.as_str())
+        .x_labels(x_labels)
+        .x_label_formatter(x_fmt)
+        .y_labels(5)
+        .label_style(("sans-serif", 11))
+        .draw()
+        .map_err(pe)?;
+    Ok(chart)
+}
+
 fn panel(p: &ChartPanel, area: &DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<()> {
     let fold = |v: &mut dyn Iterator<Item = f32>| {
         v.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| {
@@ -265,23 +301,9 @@ fn panel(p: &ChartPanel, area: &DrawingArea<SVGBackend, plotters::coord::Shift>)
             let n = series[0].1.len();
             let (lo, hi) = fold(&mut series.iter().flat_map(|s| s.1.iter().copied()));
             let (lo, hi) = span(lo.min(0.0), hi.max(0.0));
-            let mut chart = ChartBuilder::on(area)
-                .caption(&p.label, ("sans-serif", 14))
-                .margin(8)
-                .x_label_area_size(35)
-                .y_label_area_size(65)
-                .build_cartesian_2d(-0.5..n as f64 - 0.5, lo..hi)
-                .map_err(pe)?;
-            chart
-                .configure_mesh()
-                .x_desc(p.x_desc.as_str())
-                .y_desc(p.y_desc.as_str())
-                .x_labels(8)
-                .x_label_formatter(&|v| format!("{v:.0}"))
-                .y_labels(5)
-                .label_style(("sans-serif", 11))
-                .draw()
-                .map_err(pe)?;
+            let mut chart = axes(area, &p.label, p, (-0.5..n as f64 - 0.5, lo..hi), 8, &|v| {
+                format!("{v:.0}")
+            })?;
             let k = series.len() as f64;
             let width = 0.8 / k;
             for (j, (label, v)) in series.iter().enumerate() {
@@ -323,30 +345,22 @@ fn panel(p: &ChartPanel, area: &DrawingArea<SVGBackend, plotters::coord::Shift>)
                 "{} (box: quartiles and median; whiskers: {whiskers})",
                 p.label
             );
-            let mut chart = ChartBuilder::on(area)
-                .caption(caption, ("sans-serif", 13))
-                .margin(8)
-                .x_label_area_size(35)
-                .y_label_area_size(75)
-                .build_cartesian_2d(-0.5..n as f64 - 0.5, lo..hi)
-                .map_err(pe)?;
-            chart
-                .configure_mesh()
-                .x_desc(p.x_desc.as_str())
-                .y_desc(p.y_desc.as_str())
-                .x_labels(n.min(12) + 1)
-                .x_label_formatter(&|v| {
-                    let i = v.round();
-                    if (v - i).abs() < 1e-6 && i >= 0.0 {
-                        ticks.get(i as usize).cloned().unwrap_or_default()
-                    } else {
-                        String::new()
-                    }
-                })
-                .y_labels(5)
-                .label_style(("sans-serif", 11))
-                .draw()
-                .map_err(pe)?;
+            let name = |v: &f64| {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 {
+                    ticks.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            };
+            let mut chart = axes(
+                area,
+                &caption,
+                p,
+                (-0.5..n as f64 - 0.5, lo..hi),
+                n.min(12) + 1,
+                &name,
+            )?;
             let colour = Palette99::pick(0).to_rgba();
             for (i, b) in boxes.iter().enumerate() {
                 let x = i as f64;
@@ -384,22 +398,9 @@ fn panel(p: &ChartPanel, area: &DrawingArea<SVGBackend, plotters::coord::Shift>)
             let (y0, y1) = fold(&mut y.iter().copied());
             let (x0, x1) = span(x0, x1);
             let (y0, y1) = span(y0, y1);
-            let mut chart = ChartBuilder::on(area)
-                .caption(&p.label, ("sans-serif", 14))
-                .margin(8)
-                .x_label_area_size(35)
-                .y_label_area_size(55)
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .map_err(pe)?;
-            chart
-                .configure_mesh()
-                .x_desc(p.x_desc.as_str())
-                .y_desc(p.y_desc.as_str())
-                .x_labels(5)
-                .y_labels(5)
-                .label_style(("sans-serif", 11))
-                .draw()
-                .map_err(pe)?;
+            let mut chart = axes(area, &p.label, p, (x0..x1, y0..y1), 5, &|v| {
+                format!("{v:.1}")
+            })?;
             for (g, name) in names.iter().enumerate() {
                 let colour = Palette99::pick(g).to_rgba();
                 let pts: Vec<(f64, f64)> = (0..x.len())
@@ -422,22 +423,7 @@ fn panel(p: &ChartPanel, area: &DrawingArea<SVGBackend, plotters::coord::Shift>)
             let (lo, hi) = fold(&mut series.iter().flat_map(|s| s.1.iter().copied()));
             let (x0, x1) = span(x0, x1);
             let (lo, hi) = span(lo, hi);
-            let mut chart = ChartBuilder::on(area)
-                .caption(&p.label, ("sans-serif", 14))
-                .margin(8)
-                .x_label_area_size(35)
-                .y_label_area_size(65)
-                .build_cartesian_2d(x0..x1, lo..hi)
-                .map_err(pe)?;
-            chart
-                .configure_mesh()
-                .x_desc(p.x_desc.as_str())
-                .y_desc(p.y_desc.as_str())
-                .x_labels(6)
-                .y_labels(5)
-                .label_style(("sans-serif", 11))
-                .draw()
-                .map_err(pe)?;
+            let mut chart = axes(area, &p.label, p, (x0..x1, lo..hi), 6, &|v| format!("{v}"))?;
             for (j, (label, v)) in series.iter().enumerate() {
                 let colour = Palette99::pick(j).to_rgba();
                 let pts: Vec<(f64, f64)> = x
@@ -476,13 +462,7 @@ fn same_sign(series: &[(String, Vec<f32>)]) -> bool {
     s0 != 0 && series.iter().all(|s| sign(&s.1) == s0)
 }
 
-fn legend<'a, DB: DrawingBackend + 'a>(
-    chart: &mut ChartContext<
-        'a,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
-) -> Result<()> {
+fn legend(chart: &mut Axes<'_>) -> Result<()> {
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
