@@ -795,16 +795,17 @@ fn render(
                 )));
             }
             let csv = format!("{stem}_{slug}.csv");
-            crate::atomic::write_bytes(
-                &out.join(&csv),
-                super::specs::csv_table(header, rows).as_bytes(),
-            )?;
+            let table = super::tables::Table {
+                header: header.clone(),
+                rows: rows.clone(),
+            };
+            crate::atomic::write_bytes(&out.join(&csv), table.csv().as_bytes())?;
             Ok(Ok(Figure {
                 title: heading.clone(),
                 caption: caption.clone(),
                 png: csv,
                 svg: None,
-                table: Some(super::specs::markdown_table(header, rows)),
+                table: Some(table.markdown()),
             }))
         }
         FigureSpec::Histograms {

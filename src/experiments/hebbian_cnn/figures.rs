@@ -3,7 +3,7 @@
 //! (Figs. 13–18), weight histograms and statistics before, during and after
 //! learning (Figs. 8, 10–12), LTP/LTD (Fig. 21) and the confusion matrix.
 
-use super::record::{DW_QUANTILES, STAT_NAMES};
+use super::record::{quantile, DW_QUANTILES, STAT_NAMES};
 use crate::experiments::figures::{
     confusion_figure, embedding_figure, Artefacts, ChartBody, ChartPanel, Colour, FigureSpec,
     HeatScale, Histogram, Panel, Tiles,
@@ -350,10 +350,7 @@ fn statistics(
                 .map(|c| {
                     let mut v: Vec<f32> = (0..cout).map(|o| f[(c * cout + o) * ns + 2]).collect();
                     v.sort_unstable_by(f32::total_cmp);
-                    [0.05, 0.25, 0.5, 0.75, 0.95].map(|q| {
-                        let p = q * (v.len() - 1) as f64;
-                        v[p.round() as usize]
-                    })
+                    [0.05, 0.25, 0.5, 0.75, 0.95].map(|q| quantile(&v, q))
                 })
                 .collect();
             boxes.push(ChartPanel {

@@ -262,7 +262,7 @@ fn channel_means(row: &[f32], taps: usize, cin: usize) -> Vec<f32> {
 
 /// The `q` quantile of sorted values, linearly interpolated (NumPy's
 /// default).
-fn quantile(sorted: &[f32], q: f64) -> f32 {
+pub fn quantile(sorted: &[f32], q: f64) -> f32 {
     if sorted.is_empty() {
         return f32::NAN;
     }
