@@ -83,13 +83,16 @@ fn conv(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
         }
         Tensor::cat(&taps, 1)?
     };
-    // (n, k·k·c, ho·wo) → (n, ho·wo, k·k·c) · (k·k·c, cout).
+    // (n, k·k·c, ho·wo) → (n·ho·wo, k·k·c) · (k·k·c, cout): one 2-D
+    // product (a batched one would broadcast, and copy, w per image).
     let p = patches
         .reshape((n, k * k * c, ho * wo))?
         .transpose(1, 2)?
-        .contiguous()?;
-    let u = p.broadcast_matmul(&w.t()?)?;
-    Ok(u.transpose(1, 2)?.reshape((n, cout, ho, wo))?)
+        .reshape((n * ho * wo, k * k * c))?;
+    let u = p.matmul(&w.t()?)?;
+    Ok(u.reshape((n, ho * wo, cout))?
+        .transpose(1, 2)?
+        .reshape((n, cout, ho, wo))?)
 }
 
 impl HebbConv {
@@ -176,6 +179,26 @@ pub fn pool(x: &Tensor, kind: PoolKind, k: usize, s: usize, p: usize) -> Result<
         // candle's max pool has no gradient for overlapping windows (the
         // report's 4×4 stride-2 pools): a maximum over the k² strided
         // window offsets instead.
+        // A k = m·s window is an s×s non-overlapping max (candle's, whose
+        // gradient exists) followed by a stride-1 m×m max: the same maxima,
+        // and ~5× faster to differentiate than k² strided offsets.
+        PoolKind::Max if k != s && k % s == 0 => {
+            let m = x.max_pool2d_with_stride(s, s)?;
+            let (_, _, h, w) = x.dims4()?;
+            let (ho, wo) = ((h - k) / s + 1, (w - k) / s + 1);
+            let r = k / s;
+            let mut acc: Option<Tensor> = None;
+            for dy in 0..r {
+                for dx in 0..r {
+                    let v = m.narrow(2, dy, ho)?.narrow(3, dx, wo)?;
+                    acc = Some(match acc {
+                        None => v,
+                        Some(a) => a.maximum(&v)?,
+                    });
+                }
+            }
+            acc.ok_or_else(|| Error::Shape("an empty pooling window".into()))?
+        }
         PoolKind::Max if k != s => {
             let (n, c, h, w) = x.dims4()?;
             let (ho, wo) = ((h - k) / s + 1, (w - k) / s + 1);
