@@ -316,3 +316,38 @@ fn an_error_in_a_later_config_points_at_that_config_and_names_every_missing_key(
         "{e}"
     );
 }
+
+#[test]
+fn floors_can_differ_per_matrix_cell_and_a_bad_cell_names_its_line() {
+    let text = format!(
+        "{BASE}configs:
+  - name: a
+    params: {{readout: paper}}
+    floor:
+      test_accuracy: {{label_fraction=0.1: 0.2, label_fraction=1.0: 0.5}}
+      test_f1: 0.1
+matrix:
+  label_fraction: [0.1, 0.5, 1.0]
+"
+    );
+    let s = Suite::parse(&text, "x.yaml").unwrap();
+    let floor = |name: &str| {
+        s.runs
+            .iter()
+            .find(|r| r.name == name && r.seed == 0)
+            .unwrap()
+            .floor
+            .clone()
+    };
+    let f = floor("a/label_fraction=0.1");
+    assert_eq!((f["test_accuracy"], f["test_f1"]), (0.2, 0.1));
+    assert_eq!(floor("a/label_fraction=1.0")["test_accuracy"], 0.5);
+    // A cell the floor does not name has no floor on that column.
+    assert!(!floor("a/label_fraction=0.5").contains_key("test_accuracy"));
+    let bad = text.replace("label_fraction=1.0: 0.5", "fraction=1.0: 0.5");
+    let e = err(&bad);
+    assert!(
+        e.contains("x.yaml:") && e.contains("floor cell `fraction=1.0`"),
+        "{e}"
+    );
+}

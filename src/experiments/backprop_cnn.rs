@@ -27,6 +27,14 @@ crate::config! {
         pub train_limit: Option<usize> = None,
         /// Use only the first N test images.
         pub test_limit: Option<usize> = None,
+        /// Fraction of the training images held out for validation
+        /// (stratified by class, drawn from the seed; the same images for
+        /// every kind and budget): choices are made on these, never on test.
+        pub val_fraction: f64 = 0.0,
+        /// Fraction of the remaining training images whose labels the
+        /// supervised stage uses (stratified, ≥ 1 per class, smaller budgets
+        /// nested in larger); unsupervised phases still see every image.
+        pub label_fraction: f64 = 1.0,
         /// Channel multiplier (quick suites use narrower layers).
         pub width: f64 = 1.0,
         /// Conv weight init: `hebbian` (the Hebbian models' N(0,1)·25/√fan_in)
@@ -100,6 +108,7 @@ impl Experiment for BackpropCnn {
                 "`batch` and `width` must be positive and `dropout` in [0, 1)".into(),
             ));
         }
+        crate::train::split::check(p.label_fraction, p.val_fraction)?;
         resolved(&p.dataset, &p)
     }
 
@@ -145,13 +154,22 @@ impl Experiment for BackpropCnn {
                 ..Default::default()
             },
         )?;
-        let n = train.len();
+        // Only the labelled images of the budget are trained on.
+        let split = crate::train::split::split(
+            &train.labels,
+            ds.classes,
+            p.label_fraction,
+            p.val_fraction,
+            ctx.seed,
+        )?;
+        let mut order = split.labelled.clone();
+        let mut out = RunOutput::default();
+        split.record(&mut out.summary);
+        let n = order.len();
         let mut rng = ctx.rng(STREAM_DATA);
-        let mut order: Vec<usize> = (0..n).collect();
         let bar = ctx
             .progress
             .bar((p.epochs * n.div_ceil(p.batch)) as u64, "backprop epochs");
-        let mut out = RunOutput::default();
         let (mut train_s, mut eval_s) = (0f64, 0f64);
         let dev = Device::Cpu;
         for epoch in 0..p.epochs {
@@ -197,6 +215,23 @@ impl Experiment for BackpropCnn {
                 let z: Vec<f32> = net.forward(&x, false, &mut rng)?.flatten_all()?.to_vec1()?;
                 pred.extend(argmax_rows(&z, ds.classes));
             }
+            // Validation images are training images: never flipped.
+            let val = if split.val.is_empty() {
+                None
+            } else {
+                let mut vpred = Vec::with_capacity(split.val.len());
+                for chunk in split.val.chunks(256) {
+                    let m = gather_chw(&xtr, chunk, &vec![false; chunk.len()], c, h, w);
+                    let x = Tensor::from_vec(m.data, (m.n, m.h, m.w, m.c), &dev)?;
+                    let z: Vec<f32> = net.forward(&x, false, &mut rng)?.flatten_all()?.to_vec1()?;
+                    vpred.extend(argmax_rows(&z, ds.classes));
+                }
+                let truth: Vec<u8> = split.val.iter().map(|&i| train.labels[i]).collect();
+                Some(scores_of(
+                    &confusion(&vpred, &truth, ds.classes),
+                    ds.classes,
+                ))
+            };
             eval_s += start.elapsed().as_secs_f64();
             let cm = confusion(&pred, &test.labels, ds.classes);
             out.epochs.push(EpochMetrics {
@@ -208,6 +243,8 @@ impl Experiment for BackpropCnn {
                 test: scores_of(&cm, ds.classes),
                 train: None,
                 test_confusion: cm,
+                val,
+                elapsed_s: Some(train_s + eval_s),
             });
         }
         bar.finish_and_clear();

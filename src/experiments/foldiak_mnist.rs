@@ -26,6 +26,14 @@ crate::config! {
         pub train_limit: Option<usize> = None,
         /// Use only the first N test images.
         pub test_limit: Option<usize> = None,
+        /// Fraction of the training images held out for validation
+        /// (stratified by class, drawn from the seed; the same images for
+        /// every kind and budget): choices are made on these, never on test.
+        pub val_fraction: f64 = 0.0,
+        /// Fraction of the remaining training images whose labels the
+        /// supervised stage uses (stratified, ≥ 1 per class, smaller budgets
+        /// nested in larger); unsupervised phases still see every image.
+        pub label_fraction: f64 = 1.0,
         /// Output units.
         pub units: usize = required,
         /// Target firing probability of every unit.
@@ -122,6 +130,7 @@ impl Experiment for FoldiakMnist {
                 "`units`, `tau` and `readout_batch` must be positive".into(),
             ));
         }
+        crate::train::split::check(p.label_fraction, p.val_fraction)?;
         resolved("mnist", &p)
     }
 
@@ -236,6 +245,7 @@ impl Experiment for FoldiakMnist {
             },
             &schedule,
             STREAM_READOUT,
+            (p.label_fraction, p.val_fraction),
         )?;
         out.artefacts.push(Artefact {
             name: "q".into(),

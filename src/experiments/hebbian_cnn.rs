@@ -15,7 +15,7 @@ use crate::hebb::gemm::GemmProbe;
 use crate::hebb::{competition, rule};
 use crate::models::hebb_cnn::HebbNet;
 use crate::nhwc::gather_chw;
-use crate::train::frozen::{train_head, FeatureStore, HeadSchedule};
+use crate::train::frozen::{train_head, FeatureStore, HeadRows, HeadSchedule};
 
 mod figures;
 mod params;
@@ -126,7 +126,6 @@ impl Experiment for HebbianCnn {
         let d = ds.image_len();
         let train = ds.train.limited(p.train_limit, d);
         let test = ds.test.limited(p.test_limit, d);
-        let n = train.len();
         let mut out = RunOutput::default();
         let Features {
             train: f_train,
@@ -144,15 +143,30 @@ impl Experiment for HebbianCnn {
             standardize: p.standardize_features,
             shuffle: p.classifier_shuffle,
         };
+        // Every training image went through the Hebbian phase; the head
+        // sees the labelled ones of the budget.
+        let split = crate::train::split::split(
+            &train.labels,
+            ds.classes,
+            p.label_fraction,
+            p.val_fraction,
+            ctx.seed,
+        )?;
+        split.record(&mut out.summary);
+        let before = out.wall_s();
         out.epochs = timed(
             "classifier",
-            (p.classifier_epochs * n) as u64,
+            (p.classifier_epochs * split.labelled.len()) as u64,
             &mut out.phases,
             || {
                 train_head(
                     &f_train,
                     f_flip.as_ref(),
                     &train.labels,
+                    HeadRows {
+                        labelled: &split.labelled,
+                        val: &split.val,
+                    },
                     &f_test,
                     f_test_flip.as_ref().filter(|_| p.test_flip),
                     &test.labels,
@@ -163,6 +177,7 @@ impl Experiment for HebbianCnn {
                 )
             },
         )?;
+        crate::train::offset_elapsed(&mut out.epochs, before);
         Ok(out)
     }
 }
@@ -178,7 +193,9 @@ struct Features {
 }
 
 /// Parameters that do not change the features: the classifier's.
-const CLASSIFIER_PARAMS: [&str; 8] = [
+const CLASSIFIER_PARAMS: [&str; 10] = [
+    "label_fraction",
+    "val_fraction",
     "classifier_epochs",
     "classifier_batch",
     "classifier_lr",

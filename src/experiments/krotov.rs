@@ -88,6 +88,14 @@ crate::config! {
         pub train_limit: Option<usize> = None,
         /// Use only the first N test images (quick runs).
         pub test_limit: Option<usize> = None,
+        /// Fraction of the training images held out for validation
+        /// (stratified by class, drawn from the seed; the same images for
+        /// every kind and budget): choices are made on these, never on test.
+        pub val_fraction: f64 = 0.0,
+        /// Fraction of the remaining training images whose labels the
+        /// supervised stage uses (stratified, ≥ 1 per class, smaller budgets
+        /// nested in larger); unsupervised phases still see every image.
+        pub label_fraction: f64 = 1.0,
         /// Hidden units.
         pub hidden: usize = required,
         /// Lebesgue norm p of the synapses.
@@ -217,6 +225,7 @@ impl Experiment for Krotov {
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: KrotovParams = typed(params)?;
         p.check_values()?;
+        crate::train::split::check(p.label_fraction, p.val_fraction)?;
         resolved(&p.dataset, &p)
     }
 
@@ -327,18 +336,28 @@ impl Experiment for Krotov {
         );
         let mut rng = ctx.rng(STREAM_READOUT);
         let (model, loss) = p.readout.build(&p, ds.classes, &mut rng, &ctx.device)?;
-        let history = timed(
+        // The unsupervised phase saw every training image; the readout sees
+        // the labelled ones of the budget.
+        let split = crate::train::split::split(
+            &train.labels,
+            ds.classes,
+            p.label_fraction,
+            p.val_fraction,
+            ctx.seed,
+        )?;
+        let rows = crate::train::split::Rows::of(&f_train, &train.labels, &split)?;
+        split.record(&mut out.summary);
+        let before = out.wall_s();
+        let mut history = timed(
             "classifier",
-            (p.readout_epochs * n) as u64,
+            (p.readout_epochs * split.labelled.len()) as u64,
             &mut out.phases,
             || {
                 fit(
                     model.as_ref(),
                     loss.as_ref(),
-                    Labelled {
-                        features: &f_train,
-                        labels: &train.labels,
-                    },
+                    rows.train(),
+                    rows.val(),
                     Labelled {
                         features: &f_test,
                         labels: &test.labels,
@@ -350,6 +369,7 @@ impl Experiment for Krotov {
                 )
             },
         )?;
+        crate::train::offset_elapsed(&mut history, before);
         out.epochs = history;
         Ok(out)
     }

@@ -139,6 +139,12 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
+    /// Wall seconds of every phase so far (a phase reused from a cache at
+    /// the time it took when computed).
+    pub fn wall_s(&self) -> f64 {
+        self.phases.iter().map(|p| p.wall_s).sum()
+    }
+
     /// Keeps the last classifier epoch's test confusion matrix as the
     /// `test_confusion` artefact (`classes × classes`, row: true class), for
     /// every kind that scores one; its per-epoch copies are not written.
@@ -217,7 +223,9 @@ pub fn resolved<T: serde::Serialize>(dataset: &str, typed: &T) -> Result<Checked
 }
 
 /// Trains a softmax (logistic-regression) readout on frozen features as
-/// the run's "classifier" phase, recording its per-epoch metrics.
+/// the run's "classifier" phase, on the labelled images of the run's
+/// budget (`label_fraction`, `val_fraction`), recording its per-epoch
+/// metrics with validation scores and the run's elapsed seconds.
 pub fn logistic_readout(
     ctx: &RunContext,
     out: &mut RunOutput,
@@ -225,13 +233,26 @@ pub fn logistic_readout(
     test: crate::train::readout::Labelled,
     schedule: &crate::train::readout::ReadoutSchedule,
     rng_stream: u64,
+    (label_fraction, val_fraction): (f64, f64),
 ) -> Result<()> {
-    let images = (schedule.epochs * train.labels.len()) as u64;
+    use crate::train::split::{split, Rows};
     let classes = ctx.dataset.classes;
-    let (_, history) = timed("classifier", images, &mut out.phases, || {
+    let split = split(
+        train.labels,
+        classes,
+        label_fraction,
+        val_fraction,
+        ctx.seed,
+    )?;
+    let rows = Rows::of(train.features, train.labels, &split)?;
+    let images = (schedule.epochs * split.labelled.len()) as u64;
+    split.record(&mut out.summary);
+    let before = out.wall_s();
+    let (_, mut history) = timed("classifier", images, &mut out.phases, || {
         crate::train::readout::train(
             &crate::train::readout::SoftmaxCrossEntropy,
-            train,
+            rows.train(),
+            rows.val(),
             test,
             classes,
             schedule,
@@ -239,6 +260,7 @@ pub fn logistic_readout(
             &ctx.progress,
         )
     })?;
+    crate::train::offset_elapsed(&mut history, before);
     out.epochs = history;
     Ok(())
 }
@@ -302,7 +324,7 @@ pub fn variant_label(experiment: &str, params: &Params) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    exp.identity_neutral()
+    neutral_options(exp)
         .into_iter()
         .filter_map(|(key, neutral)| {
             let v = dotted(params, key)?;
@@ -319,7 +341,7 @@ pub fn identity_params(experiment: &str, params: &Params) -> Params {
     let Ok(exp) = lookup(experiment) else {
         return p;
     };
-    for (key, neutral) in exp.identity_neutral() {
+    for (key, neutral) in neutral_options(exp) {
         if dotted(&p, key) != Some(&neutral) {
             continue;
         }
@@ -332,6 +354,15 @@ pub fn identity_params(experiment: &str, params: &Params) -> Params {
         };
     }
     p
+}
+
+/// A kind's identity-neutral options and the labelled-data budget's
+/// ([`crate::train::split::NEUTRAL`]), which every kind with a supervised
+/// stage shares (a key a kind lacks is never present, so never removed).
+fn neutral_options(exp: &dyn Experiment) -> Vec<(&'static str, Value)> {
+    let mut n = exp.identity_neutral();
+    n.extend(crate::train::split::neutral());
+    n
 }
 
 /// The value at `key` (`"a.b"`: field `b` of the map at `a`).

@@ -10,6 +10,7 @@ use crate::models::mlp::Mlp;
 use crate::train::readout::{
     fit, Classifier, Labelled, LinearReadout, ReadoutSchedule, SoftmaxCrossEntropy,
 };
+use crate::train::split::{split, Rows};
 use serde::{Deserialize, Serialize};
 
 /// The experiment kind `supervised`.
@@ -39,6 +40,14 @@ crate::config! {
         pub train_limit: Option<usize> = None,
         /// Use only the first N test images.
         pub test_limit: Option<usize> = None,
+        /// Fraction of the training images held out for validation
+        /// (stratified by class, drawn from the seed; the same images for
+        /// every kind and budget): choices are made on these, never on test.
+        pub val_fraction: f64 = 0.0,
+        /// Fraction of the remaining training images whose labels the
+        /// supervised stage uses (stratified, ≥ 1 per class, smaller budgets
+        /// nested in larger); unsupervised phases still see every image.
+        pub label_fraction: f64 = 1.0,
         /// `unit` (x/255) or `center_l2` (mean-subtracted, unit L2 norm).
         pub preprocess: Preprocess = (Preprocess::Unit),
         /// `logreg`, `basic_cnn`, `bp` or `linear_control`.
@@ -85,6 +94,7 @@ impl Experiment for Supervised {
         if p.batch == 0 {
             return Err(Error::Params("`batch` must be positive".into()));
         }
+        crate::train::split::check(p.label_fraction, p.val_fraction)?;
         resolved(&p.dataset, &p)
     }
 
@@ -129,19 +139,26 @@ impl Experiment for Supervised {
             )?),
         };
         let schedule = ReadoutSchedule::new(p.epochs, p.batch, p.lr, p.lr_final);
+        let split = split(
+            &train.labels,
+            ds.classes,
+            p.label_fraction,
+            p.val_fraction,
+            ctx.seed,
+        )?;
+        let rows = Rows::of(&xtr, &train.labels, &split)?;
         let mut out = RunOutput::default();
+        split.record(&mut out.summary);
         out.epochs = timed(
             "classifier",
-            (p.epochs * train.len()) as u64,
+            (p.epochs * split.labelled.len()) as u64,
             &mut out.phases,
             || {
                 fit(
                     model.as_ref(),
                     &SoftmaxCrossEntropy,
-                    Labelled {
-                        features: &xtr,
-                        labels: &train.labels,
-                    },
+                    rows.train(),
+                    rows.val(),
                     Labelled {
                         features: &xte,
                         labels: &test.labels,

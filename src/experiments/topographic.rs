@@ -23,6 +23,14 @@ crate::config! {
         pub train_limit: Option<usize> = None,
         /// Use only the first N test images.
         pub test_limit: Option<usize> = None,
+        /// Fraction of the training images held out for validation
+        /// (stratified by class, drawn from the seed; the same images for
+        /// every kind and budget): choices are made on these, never on test.
+        pub val_fraction: f64 = 0.0,
+        /// Fraction of the remaining training images whose labels the
+        /// supervised stage uses (stratified, ≥ 1 per class, smaller budgets
+        /// nested in larger); unsupervised phases still see every image.
+        pub label_fraction: f64 = 1.0,
         /// Map width (units along x).
         pub kx: usize = required,
         /// Map height (units along y).
@@ -202,6 +210,7 @@ impl Experiment for TopographicCoder {
                 "`kx`, `ky`, `readout_batch` and `epoch_images` must be positive".into(),
             ));
         }
+        crate::train::split::check(p.label_fraction, p.val_fraction)?;
         resolved("mnist", &p)
     }
 
@@ -339,6 +348,7 @@ impl Experiment for TopographicCoder {
             },
             &schedule,
             STREAM_READOUT,
+            (p.label_fraction, p.val_fraction),
         )?;
         let k = shown.0.len() / d;
         let side = (d as f64).sqrt() as usize;

@@ -90,7 +90,7 @@ pub fn load(dirs: &[PathBuf], suite: &str) -> Result<Runs> {
             msg: format!("no result files for suite `{suite}` in any of the given directories"),
         });
     }
-    runs.sort_by_key(|r| (r.text("config"), r.seed(), r.hash.clone()));
+    runs.sort_by_key(|r| (r.name(), r.seed(), r.hash.clone()));
     Ok(Runs {
         runs,
         duplicates,
@@ -99,6 +99,16 @@ pub fn load(dirs: &[PathBuf], suite: &str) -> Result<Runs> {
 }
 
 impl Run {
+    /// What the report groups seeds under: the configuration with its
+    /// matrix values (`run_name`, e.g. `demo-100/readout=paper`), so that
+    /// matrix cells are never averaged together as if they were seeds.
+    pub fn name(&self) -> String {
+        match self.text("run_name") {
+            n if n.is_empty() => self.text("config"),
+            n => n,
+        }
+    }
+
     /// A text column's value (first row).
     pub fn text(&self, col: &str) -> String {
         self.df
@@ -206,7 +216,7 @@ impl Runs {
     pub fn configs(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for r in &self.runs {
-            let c = r.text("config");
+            let c = r.name();
             if !out.contains(&c) {
                 out.push(c);
             }
@@ -216,7 +226,7 @@ impl Runs {
 
     /// The runs of one configuration.
     pub fn of_config<'a>(&'a self, config: &'a str) -> impl Iterator<Item = &'a Run> + 'a {
-        self.runs.iter().filter(move |r| r.text("config") == config)
+        self.runs.iter().filter(move |r| r.name() == config)
     }
 
     /// The short commits the runs were made at.
@@ -262,7 +272,7 @@ impl Runs {
         let mut columns: Vec<Column> = vec![
             Column::new(
                 "config".into(),
-                ok.iter().map(|r| r.text("config")).collect::<Vec<_>>(),
+                ok.iter().map(|r| r.name()).collect::<Vec<_>>(),
             ),
             Column::new(
                 "seed".into(),

@@ -8,6 +8,7 @@
 //! - [`plots`]: plotters charts, rasterised with an embedded font so that no
 //!   system font is needed.
 
+pub mod budgets;
 pub mod data;
 pub mod plots;
 mod specs;

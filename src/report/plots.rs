@@ -117,6 +117,7 @@ pub fn all(runs: &Runs, out: &Path) -> Result<Drawn> {
     if let Some(f) = lines_learned(runs, out)? {
         figs.push(f);
     }
+    figs.extend(super::budgets::figures(runs, out)?);
     for config in runs.configs() {
         // Artefacts of the lowest seed that succeeded.
         let Some(run) = runs

@@ -105,6 +105,7 @@ pub fn sections(runs: &Runs) -> Result<Vec<Section>> {
     if let Some(t) = scalars(runs)? {
         out.push(t);
     }
+    out.extend(super::budgets::sections(runs));
     out.push(throughput(runs)?);
     Ok(out)
 }
@@ -492,6 +493,9 @@ pub fn epoch_table(run: &super::data::Run) -> Option<Table> {
         ("test_precision", "test precision %", true),
         ("test_recall", "test recall %", true),
         ("test_f1", "test F1 %", true),
+        ("val_accuracy", "validation accuracy %", true),
+        ("val_f1", "validation F1 %", true),
+        ("elapsed_s", "run seconds at epoch end", false),
     ]
     .into_iter()
     .filter(|(c, _, _)| run.floats(c).iter().any(Option::is_some))

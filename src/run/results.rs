@@ -186,6 +186,25 @@ impl RunRecord<'_> {
         cols.push(col_f64s("test_precision", pick(&|e| e.test.precision)));
         cols.push(col_f64s("test_recall", pick(&|e| e.test.recall)));
         cols.push(col_f64s("test_f1", pick(&|e| e.test.f1)));
+        let val = |f: &dyn Fn(&crate::train::Scores) -> f64| -> Vec<Option<f64>> {
+            if epochs.is_empty() {
+                vec![None]
+            } else {
+                epochs.iter().map(|e| e.val.as_ref().map(f)).collect()
+            }
+        };
+        cols.push(col_f64s("val_accuracy", val(&|t| t.accuracy)));
+        cols.push(col_f64s("val_precision", val(&|t| t.precision)));
+        cols.push(col_f64s("val_recall", val(&|t| t.recall)));
+        cols.push(col_f64s("val_f1", val(&|t| t.f1)));
+        cols.push(col_f64s(
+            "elapsed_s",
+            if epochs.is_empty() {
+                vec![None]
+            } else {
+                epochs.iter().map(|e| e.elapsed_s).collect()
+            },
+        ));
 
         for (k, v) in &self.output.summary {
             cols.push(col_f64(&format!("s_{k}"), Some(*v), rows));

@@ -49,9 +49,38 @@ pub struct ConfigDecl {
     #[serde(default)]
     pub reference: Option<BTreeMap<String, serde_norway::Value>>,
     /// Lowest acceptable final values of result columns (for example
-    /// `test_accuracy: 0.8`); `hebbench check` enforces them.
+    /// `test_accuracy: 0.8`); `hebbench check` enforces them. A value may
+    /// instead map matrix cells to floors (`test_accuracy:
+    /// {label_fraction=0.05: 0.2, label_fraction=1.0: 0.45}`); a run of a
+    /// cell not named has no floor on that column.
     #[serde(default)]
-    pub floor: BTreeMap<String, f64>,
+    pub floor: BTreeMap<String, FloorDecl>,
+}
+
+/// One column's floor as a suite writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FloorDecl {
+    /// The same floor for every run of the configuration.
+    All(f64),
+    /// Per matrix cell: `axis=value[,axis=value]` → floor.
+    ByCell(BTreeMap<String, f64>),
+}
+
+impl FloorDecl {
+    /// The floor of the run whose matrix tags are `tags` (`axis=value`).
+    fn for_cell(&self, tags: &[String]) -> Option<f64> {
+        match self {
+            FloorDecl::All(v) => Some(*v),
+            FloorDecl::ByCell(m) => m
+                .iter()
+                .find(|(k, _)| {
+                    k.split(',')
+                        .all(|part| tags.iter().any(|t| t == part.trim()))
+                })
+                .map(|(_, v)| *v),
+        }
+    }
 }
 
 /// The suite file as written.
@@ -321,6 +350,29 @@ impl Suite {
                 }
             }
         }
+        for c in &decl.configs {
+            for f in c.floor.values() {
+                let FloorDecl::ByCell(cells) = f else {
+                    continue;
+                };
+                for cell in cells.keys() {
+                    let bad = cell.split(',').find(|part| {
+                        part.split_once('=')
+                            .is_none_or(|(axis, _)| !decl.matrix.contains_key(axis.trim()))
+                    });
+                    if let Some(part) = bad {
+                        return Err(err(
+                            line_of(text, cell),
+                            format!(
+                                "config `{}`: floor cell `{part}` is not `axis=value` for a matrix axis ({})",
+                                c.name,
+                                decl.matrix.keys().cloned().collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         // Every assignment of axis values: the product, then the includes.
         let mut combos: Vec<(Option<String>, Map<String, Value>)> = vec![(None, Map::new())];
         for (k, vs) in &axes {
@@ -385,13 +437,18 @@ impl Suite {
                 })?;
                 let (dataset, params) = (checked.dataset, checked.params);
                 let mut name = c.name.clone();
+                let tag: Vec<String> = axis_values
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", plain(v)))
+                    .collect();
                 if !axis_values.is_empty() {
-                    let tag: Vec<String> = axis_values
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", plain(v)))
-                        .collect();
                     name = format!("{name}/{}", tag.join(","));
                 }
+                let floor: BTreeMap<String, f64> = c
+                    .floor
+                    .iter()
+                    .filter_map(|(k, f)| Some((k.clone(), f.for_cell(&tag)?)))
+                    .collect();
                 for &seed in c.seeds.as_ref().unwrap_or(&seeds) {
                     let excluded = excludes.iter().any(|ex| {
                         ex.iter().all(|(k, v)| match k.as_str() {
@@ -422,7 +479,7 @@ impl Suite {
                             .as_ref()
                             .map(|r| map_to_json(r).map(Value::Object))
                             .transpose()?,
-                        floor: c.floor.clone(),
+                        floor: floor.clone(),
                     });
                 }
             }

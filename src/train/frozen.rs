@@ -165,15 +165,26 @@ pub struct HeadSchedule {
     pub shuffle: bool,
 }
 
-/// Trains dropout → linear on `train` (and, when given, its flipped copy,
-/// chosen per image and epoch with probability ½); scores after each epoch,
-/// the test images too drawn from their flipped copy with probability ½
-/// when one is given (the report's random test-time flips).
+/// Which rows of the training features a head trains and validates on.
+pub struct HeadRows<'a> {
+    /// Rows whose labels the head trains on (file order).
+    pub labelled: &'a [usize],
+    /// Held-out rows scored after every epoch (never flipped); may be empty.
+    pub val: &'a [usize],
+}
+
+/// Trains dropout → linear on the `rows.labelled` rows of `train` (and,
+/// when given, its flipped copy, chosen per image and epoch with
+/// probability ½); scores after each epoch, the validation rows, and the
+/// test images drawn from their flipped copy with probability ½ when one is
+/// given (the report's random test-time flips). `elapsed_s` counts from
+/// this call.
 #[allow(clippy::too_many_arguments)]
 pub fn train_head(
     train: &FeatureStore,
     train_flipped: Option<&FeatureStore>,
     train_labels: &[u8],
+    rows: HeadRows,
     test: &FeatureStore,
     test_flipped: Option<&FeatureStore>,
     test_labels: &[u8],
@@ -182,6 +193,7 @@ pub fn train_head(
     rng: &mut impl Rng,
     progress: &Progress,
 ) -> Result<Vec<EpochMetrics>> {
+    let start = std::time::Instant::now();
     let dev = Device::Cpu;
     let dim = train.dim;
     // The report's init: W ~ 0.1105·U(0,1); bias as PyTorch, U(±1/√dim).
@@ -202,8 +214,8 @@ pub fn train_head(
             ..Default::default()
         },
     )?;
-    let n = train.len();
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut order: Vec<usize> = rows.labelled.to_vec();
+    // Moments over every training image: they use no label.
     let norm = s.standardize.then(|| train.moments());
     let norm = norm.as_ref();
     let bar = progress.bar(s.epochs as u64, "classifier epochs");
@@ -256,16 +268,29 @@ pub fn train_head(
                 epoch + 1
             )));
         }
+        let labels_of =
+            |idx: &[usize]| -> Vec<u8> { idx.iter().map(|&i| train_labels[i]).collect() };
         let tr = score(
-            &predict(train, None, &w, &b, classes, norm)?,
-            train_labels,
+            &predict(train, rows.labelled, None, &w, &b, classes, norm)?,
+            &labels_of(rows.labelled),
             classes,
         );
+        let val = if rows.val.is_empty() {
+            None
+        } else {
+            Some(score(
+                &predict(train, rows.val, None, &w, &b, classes, norm)?,
+                &labels_of(rows.val),
+                classes,
+            ))
+        };
         let test_picks: Option<Vec<bool>> =
             test_flipped.map(|_| (0..test.len()).map(|_| rng.random::<bool>()).collect());
+        let all_test: Vec<usize> = (0..test.len()).collect();
         let cm = confusion(
             &predict(
                 test,
+                &all_test,
                 test_flipped.zip(test_picks.as_deref()),
                 &w,
                 &b,
@@ -283,6 +308,8 @@ pub fn train_head(
             test: te,
             train: Some(tr),
             test_confusion: cm,
+            val,
+            elapsed_s: Some(start.elapsed().as_secs_f64()),
         });
         bar.set_message(format!("test {:.2}%", 100.0 * te.accuracy));
         bar.inc(1);
@@ -291,25 +318,24 @@ pub fn train_head(
     Ok(history)
 }
 
-/// Class predictions for every row of `f`; where `flipped` marks a row, it
-/// is read from the flipped copy instead.
+/// Class predictions for rows `rows` of `f`; where `flipped` marks a row
+/// (indexed by row number), it is read from the flipped copy instead.
 fn predict(
     f: &FeatureStore,
+    rows: &[usize],
     flipped: Option<(&FeatureStore, &[bool])>,
     w: &Var,
     b: &Var,
     classes: usize,
     norm: Option<&(Vec<f32>, Vec<f32>)>,
 ) -> Result<Vec<u8>> {
-    let n = f.len();
-    let mut out = Vec::with_capacity(n);
-    for start in (0..n).step_by(1000) {
-        let idx: Vec<usize> = (start..(start + 1000).min(n)).collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for idx in rows.chunks(1000) {
         let rows = match flipped {
-            None => f.gather(&idx, norm),
+            None => f.gather(idx, norm),
             Some((fl, picks)) => {
                 let mut x = vec![0f32; idx.len() * f.dim];
-                x.par_chunks_mut(f.dim).zip(&idx).for_each(|(dst, &i)| {
+                x.par_chunks_mut(f.dim).zip(idx).for_each(|(dst, &i)| {
                     let src = if picks[i] { fl } else { f };
                     src.row_into(i, dst, norm)
                 });

@@ -5,6 +5,7 @@ pub mod embedding;
 pub mod frozen;
 pub mod metrics;
 pub mod readout;
+pub mod split;
 
 pub use metrics::Scores;
 
@@ -24,4 +25,22 @@ pub struct EpochMetrics {
     /// The test confusion matrix (row: true class, column: predicted), where
     /// the kind keeps it; empty otherwise.
     pub test_confusion: Vec<u64>,
+    /// The same scores on the held-out validation images (`val_fraction`),
+    /// where there are some: what choices are made on.
+    pub val: Option<Scores>,
+    /// Seconds since the run began when this epoch ended, counting every
+    /// earlier phase (a phase reused from the feature cache at the time it
+    /// took when computed), so accuracy can be drawn against wall-clock.
+    pub elapsed_s: Option<f64>,
+}
+
+/// Adds `offset` seconds (the run's phases before the supervised stage) to
+/// every epoch's `elapsed_s`, which a training loop measures from its own
+/// start.
+pub fn offset_elapsed(epochs: &mut [EpochMetrics], offset: f64) {
+    for e in epochs {
+        if let Some(t) = e.elapsed_s.as_mut() {
+            *t += offset;
+        }
+    }
 }

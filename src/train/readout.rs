@@ -147,18 +147,21 @@ pub fn predict(model: &dyn Classifier, x: &Tensor, classes: usize) -> Result<Vec
     Ok(out)
 }
 
-/// Trains `model` with Adam, scoring train and test after every epoch.
+/// Trains `model` with Adam, scoring train, validation (when given) and
+/// test after every epoch; `elapsed_s` counts from this call.
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     model: &dyn Classifier,
     loss: &dyn ReadoutLoss,
     train: Labelled,
+    val: Option<Labelled>,
     test: Labelled,
     classes: usize,
     schedule: &ReadoutSchedule,
     rng: &mut impl Rng,
     progress: &Progress,
 ) -> Result<Vec<EpochMetrics>> {
+    let start = std::time::Instant::now();
     let dev: Device = train.features.device().clone();
     let n = train.features.dims()[0];
     let mut opt = AdamW::new(
@@ -215,6 +218,14 @@ pub fn fit(
             classes,
         );
         let test_scores = scores_of(&cm, classes);
+        let val_scores = match &val {
+            Some(v) => Some(score(
+                &predict(model, v.features, classes)?,
+                v.labels,
+                classes,
+            )),
+            None => None,
+        };
         history.push(EpochMetrics {
             epoch: epoch as u32 + 1,
             train_loss,
@@ -222,6 +233,8 @@ pub fn fit(
             test: test_scores,
             train: Some(train_scores),
             test_confusion: cm,
+            val: val_scores,
+            elapsed_s: Some(start.elapsed().as_secs_f64()),
         });
         bar.set_message(format!("test {:.2}%", 100.0 * test_scores.accuracy));
         bar.inc(1);
@@ -231,9 +244,11 @@ pub fn fit(
 }
 
 /// Trains a linear readout on frozen features.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     loss: &dyn ReadoutLoss,
     train: Labelled,
+    val: Option<Labelled>,
     test: Labelled,
     classes: usize,
     schedule: &ReadoutSchedule,
@@ -243,7 +258,7 @@ pub fn train(
     let inputs = train.features.elem_count() / train.features.dims()[0].max(1);
     let readout = LinearReadout::new(inputs, classes, rng, train.features.device())?;
     let history = fit(
-        &readout, loss, train, test, classes, schedule, rng, progress,
+        &readout, loss, train, val, test, classes, schedule, rng, progress,
     )?;
     Ok((readout, history))
 }

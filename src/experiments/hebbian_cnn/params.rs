@@ -24,6 +24,14 @@ crate::config! {
         pub train_limit: Option<usize> = None,
         /// Use only the first N test images.
         pub test_limit: Option<usize> = None,
+        /// Fraction of the training images held out for validation
+        /// (stratified by class, drawn from the seed; the same images for
+        /// every kind and budget): choices are made on these, never on test.
+        pub val_fraction: f64 = 0.0,
+        /// Fraction of the remaining training images whose labels the
+        /// supervised stage uses (stratified, ≥ 1 per class, smaller budgets
+        /// nested in larger); unsupervised phases still see every image.
+        pub label_fraction: f64 = 1.0,
         /// softhebb, hardhebb, lagani_short, lagani_long, softhebb_depthwise,
         /// hardhebb_depthwise, softhebb_residual.
         pub arch: String = required,
@@ -284,7 +292,7 @@ impl HebbianCnnParams {
                 "`width` must be > 0 and `dropout` in [0, 1)".into(),
             ));
         }
-        Ok(())
+        crate::train::split::check(p.label_fraction, p.val_fraction)
     }
 }
 
