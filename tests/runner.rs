@@ -365,3 +365,48 @@ fn check_enforces_floors_and_names_the_figure() {
         text(&missing)
     );
 }
+
+#[test]
+fn a_label_budget_trains_on_fewer_labels_and_scores_a_validation_hold_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("budget.yaml");
+    std::fs::write(
+        &suite,
+        "name: budget\nexperiment: krotov\nseeds: [0]\nparams:\n  dataset: mnist\n  train_limit: 3000\n  test_limit: 1000\n  hidden: 40\n  p: 2.0\n  k: 2\n  delta: 0.4\n  eps0: 0.02\n  batch: 100\n  epochs: 2\n  readout: softmax\n  readout_epochs: 3\n  readout_lr: 0.01\n  val_fraction: 0.1\nmatrix:\n  label_fraction: [0.02, 1.0]\nconfigs:\n  - name: c\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = run(&suite, &out, cache.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let files = result_files(&out.join("budget")).unwrap();
+    assert_eq!(files.len(), 2);
+    let mut by_fraction = Vec::new();
+    for f in &files {
+        let frac = metric(f, "param_label_fraction")[0];
+        let labelled = metric(f, "s_labelled_images")[0];
+        let val = metric(f, "s_val_images")[0];
+        // 10% of 3,000 held out per class (rounding per class: ±5).
+        assert!((val - 300.0).abs() <= 5.0, "{val}");
+        // The budget is a fraction of the other ~2,700 (±1 per class).
+        assert!(
+            (labelled - frac * (3000.0 - val)).abs() <= 10.0,
+            "{frac}: {labelled}"
+        );
+        // Every epoch scores the hold-out, and the run's clock only grows,
+        // starting after the unsupervised phase.
+        let v = metric(f, "val_accuracy");
+        assert_eq!(v.len(), 3);
+        assert!(v.iter().all(|a| (0.0..=1.0).contains(a)));
+        let t = metric(f, "elapsed_s");
+        assert!(t.windows(2).all(|w| w[1] >= w[0]), "{t:?}");
+        assert!(t[0] >= metric(f, "unsupervised_wall_s")[0]);
+        by_fraction.push((frac, *metric(f, "test_accuracy").last().unwrap()));
+    }
+    by_fraction.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // ~54 labels cannot match ~2,700 on the same features.
+    assert!(
+        by_fraction[0].1 + 0.05 < by_fraction[1].1,
+        "{by_fraction:?}"
+    );
+}

@@ -155,16 +155,9 @@ impl Experiment for BackpropCnn {
             },
         )?;
         // Only the labelled images of the budget are trained on.
-        let split = crate::train::split::split(
-            &train.labels,
-            ds.classes,
-            p.label_fraction,
-            p.val_fraction,
-            ctx.seed,
-        )?;
-        let mut order = split.labelled.clone();
         let mut out = RunOutput::default();
-        split.record(&mut out.summary);
+        let split = ctx.label_split(&train.labels, (p.label_fraction, p.val_fraction), &mut out)?;
+        let mut order = split.labelled.clone();
         let n = order.len();
         let mut rng = ctx.rng(STREAM_DATA);
         let bar = ctx

@@ -145,14 +145,7 @@ impl Experiment for HebbianCnn {
         };
         // Every training image went through the Hebbian phase; the head
         // sees the labelled ones of the budget.
-        let split = crate::train::split::split(
-            &train.labels,
-            ds.classes,
-            p.label_fraction,
-            p.val_fraction,
-            ctx.seed,
-        )?;
-        split.record(&mut out.summary);
+        let split = ctx.label_split(&train.labels, (p.label_fraction, p.val_fraction), &mut out)?;
         let before = out.wall_s();
         out.epochs = timed(
             "classifier",

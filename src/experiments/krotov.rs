@@ -338,15 +338,8 @@ impl Experiment for Krotov {
         let (model, loss) = p.readout.build(&p, ds.classes, &mut rng, &ctx.device)?;
         // The unsupervised phase saw every training image; the readout sees
         // the labelled ones of the budget.
-        let split = crate::train::split::split(
-            &train.labels,
-            ds.classes,
-            p.label_fraction,
-            p.val_fraction,
-            ctx.seed,
-        )?;
+        let split = ctx.label_split(&train.labels, (p.label_fraction, p.val_fraction), &mut out)?;
         let rows = crate::train::split::Rows::of(&f_train, &train.labels, &split)?;
-        split.record(&mut out.summary);
         let before = out.wall_s();
         let mut history = timed(
             "classifier",

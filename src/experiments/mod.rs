@@ -47,6 +47,26 @@ pub struct RunContext {
 }
 
 impl RunContext {
+    /// The run's labelled-data split of training images with `labels`
+    /// (`label_fraction`, `val_fraction`; see [`crate::train::split`]),
+    /// its sizes recorded among `out`'s scalars.
+    pub fn label_split(
+        &self,
+        labels: &[u8],
+        (label_fraction, val_fraction): (f64, f64),
+        out: &mut RunOutput,
+    ) -> Result<crate::train::split::Split> {
+        let s = crate::train::split::split(
+            labels,
+            self.dataset.classes,
+            label_fraction,
+            val_fraction,
+            self.seed,
+        )?;
+        s.record(&mut out.summary);
+        Ok(s)
+    }
+
     /// An RNG for one named purpose, derived from the run's seed, so that
     /// adding a draw in one place does not shift the draws of another.
     pub fn rng(&self, stream: u64) -> ChaCha8Rng {
@@ -233,20 +253,13 @@ pub fn logistic_readout(
     test: crate::train::readout::Labelled,
     schedule: &crate::train::readout::ReadoutSchedule,
     rng_stream: u64,
-    (label_fraction, val_fraction): (f64, f64),
+    budget: (f64, f64),
 ) -> Result<()> {
-    use crate::train::split::{split, Rows};
+    use crate::train::split::Rows;
     let classes = ctx.dataset.classes;
-    let split = split(
-        train.labels,
-        classes,
-        label_fraction,
-        val_fraction,
-        ctx.seed,
-    )?;
+    let split = ctx.label_split(train.labels, budget, out)?;
     let rows = Rows::of(train.features, train.labels, &split)?;
     let images = (schedule.epochs * split.labelled.len()) as u64;
-    split.record(&mut out.summary);
     let before = out.wall_s();
     let (_, mut history) = timed("classifier", images, &mut out.phases, || {
         crate::train::readout::train(

@@ -10,7 +10,7 @@ use crate::models::mlp::Mlp;
 use crate::train::readout::{
     fit, Classifier, Labelled, LinearReadout, ReadoutSchedule, SoftmaxCrossEntropy,
 };
-use crate::train::split::{split, Rows};
+use crate::train::split::Rows;
 use serde::{Deserialize, Serialize};
 
 /// The experiment kind `supervised`.
@@ -139,16 +139,9 @@ impl Experiment for Supervised {
             )?),
         };
         let schedule = ReadoutSchedule::new(p.epochs, p.batch, p.lr, p.lr_final);
-        let split = split(
-            &train.labels,
-            ds.classes,
-            p.label_fraction,
-            p.val_fraction,
-            ctx.seed,
-        )?;
-        let rows = Rows::of(&xtr, &train.labels, &split)?;
         let mut out = RunOutput::default();
-        split.record(&mut out.summary);
+        let split = ctx.label_split(&train.labels, (p.label_fraction, p.val_fraction), &mut out)?;
+        let rows = Rows::of(&xtr, &train.labels, &split)?;
         out.epochs = timed(
             "classifier",
             (p.epochs * split.labelled.len()) as u64,

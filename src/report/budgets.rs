@@ -10,7 +10,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::data::Runs;
-use super::plots::{pe, save_chart, Figure};
+use super::plots::{lines_with_legend, pe, save_chart, Figure};
 use super::tables::{Section, Table};
 use crate::error::Result;
 
@@ -328,6 +328,7 @@ pub fn figures(runs: &Runs, out: &Path) -> Result<Vec<Figure>> {
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(pe)?;
+        let mut lines = Vec::new();
         for (i, arm) in arms.iter().enumerate() {
             let colour = Palette99::pick(i).to_rgba();
             let pts: Vec<&Point> = points.iter().filter(|p| &p.arm == arm).collect();
@@ -351,16 +352,8 @@ pub fn figures(runs: &Runs, out: &Path) -> Result<Vec<Figure>> {
                 .map(|p| (100.0 * p.fraction, 100.0 * p.mean()))
                 .collect();
             chart
-                .draw_series(LineSeries::new(line.clone(), colour.stroke_width(2)))
-                .map_err(pe)?
-                .label(format!("{arm} ({})", pts[0].kind))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
-            chart
                 .draw_series(pts.iter().zip(&line).map(|(p, &(x, y))| {
                     EmptyElement::at((x, y))
-                        + Circle::new((0, 0), 3, colour.filled())
                         + Text::new(
                             format!("n={}", p.test.len()),
                             (4, -14),
@@ -368,15 +361,9 @@ pub fn figures(runs: &Runs, out: &Path) -> Result<Vec<Figure>> {
                         )
                 }))
                 .map_err(pe)?;
+            lines.push((format!("{arm} ({})", pts[0].kind), line));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(pe)?;
+        lines_with_legend(&mut chart, &lines, true)?;
         root.present().map_err(pe)?;
     }
     let mut figs = vec![save_chart(
@@ -447,27 +434,7 @@ fn time_figure(runs: &Runs, arms: &[String], out: &Path) -> Result<Option<Figure
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(pe)?;
-        for (i, (name, pts)) in series.iter().enumerate() {
-            let colour = Palette99::pick(i).to_rgba();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
-                .map_err(pe)?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
-            chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 3, colour.filled())))
-                .map_err(pe)?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(pe)?;
+        lines_with_legend(&mut chart, &series, true)?;
         root.present().map_err(pe)?;
     }
     Ok(Some(save_chart(

@@ -30,6 +30,44 @@ pub struct Figure {
     pub table: Option<String>,
 }
 
+/// Draws each `(name, points)` series as a line in palette colour `i` (with
+/// dots when asked) and a legend of them in the lower right.
+pub(super) fn lines_with_legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    series: &[(String, Vec<(f64, f64)>)],
+    dots: bool,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let colour = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(pts.iter().cloned(), colour.stroke_width(2)))
+            .map_err(pe)?
+            .label(name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        if dots {
+            chart
+                .draw_series(pts.iter().map(|p| Circle::new(*p, 3, colour.filled())))
+                .map_err(pe)?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(pe)?;
+    Ok(())
+}
+
 pub(super) fn pe(e: impl std::fmt::Debug) -> Error {
     Error::Report(format!("plot failed: {e:?}"))
 }
@@ -455,24 +493,7 @@ fn lines_learned(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(pe)?;
-        for (i, (name, pts)) in series.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            chart
-                .draw_series(LineSeries::new(pts.iter().cloned(), color.stroke_width(2)))
-                .map_err(pe)?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(pe)?;
+        lines_with_legend(&mut chart, &series, false)?;
         root.present().map_err(pe)?;
     }
     Ok(Some(save_chart(

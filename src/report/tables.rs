@@ -102,6 +102,9 @@ pub fn sections(runs: &Runs) -> Result<Vec<Section>> {
     if let Some(t) = by_kind(runs)? {
         out.push(t);
     }
+    if let Some(t) = validation(runs) {
+        out.push(t);
+    }
     if let Some(t) = scalars(runs)? {
         out.push(t);
     }
@@ -181,6 +184,62 @@ fn results(runs: &Runs) -> Result<Section> {
                `variant` lists the options at which a row departs from hebbench's default operator, mostly to compute what a paper's \
                printed code computes (`hebbench` where there are none). \
                The reference columns are the figures the suite file gives for that configuration, and Δ is ours minus theirs in percentage points."
+            .into(),
+        table: t,
+    })
+}
+
+/// For runs with a validation hold-out: the epoch a validation-based choice
+/// picks (the first epoch of highest validation accuracy) and the test
+/// accuracy there, beside the final epoch's, per seed. The test column is
+/// only read after the choice.
+fn validation(runs: &Runs) -> Option<Section> {
+    let mut t = Table {
+        header: [
+            "configuration",
+            "seed",
+            "epochs",
+            "epoch chosen on validation",
+            "validation accuracy there %",
+            "test accuracy there %",
+            "final-epoch validation %",
+            "final-epoch test %",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![],
+    };
+    for r in runs.runs.iter().filter(|r| r.ok()) {
+        let e = r.floats("epoch");
+        let v = r.floats("val_accuracy");
+        let best = e
+            .iter()
+            .zip(&v)
+            .filter_map(|(e, v)| Some(((*e)?, (*v)?)))
+            .fold(None, |acc: Option<(f64, f64)>, (e, v)| match acc {
+                Some((_, bv)) if bv >= v => acc,
+                _ => Some((e, v)),
+            });
+        let Some((epoch, val)) = best else {
+            continue;
+        };
+        t.rows.push(vec![
+            r.name(),
+            r.seed().to_string(),
+            num(r.last("epoch")),
+            format!("{epoch:.0}"),
+            pct(Some(val)),
+            pct(r.at_epoch("test_accuracy", epoch as u32)),
+            pct(r.last("val_accuracy")),
+            pct(r.last("test_accuracy")),
+        ]);
+    }
+    (!t.rows.is_empty()).then(|| Section {
+        title: "Chosen on validation".into(),
+        slug: "validation".into(),
+        note: "Runs with a validation hold-out (`val_fraction`): the classifier epoch with the highest validation accuracy (the \
+               first, on a tie), the test accuracy at that epoch, and both at the final epoch. Every other table reports the final \
+               epoch; this one shows what a validation-based choice of the epoch budget would give, without looking at test."
             .into(),
         table: t,
     })
