@@ -12,7 +12,7 @@ use super::{
     resolved, timed, typed, Artefact, Checked, Experiment, Params, Phase, RunContext, RunOutput,
 };
 use crate::error::{Error, Result};
-use crate::models::foldiak::{Foldiak, FoldiakRates, Settling};
+use crate::models::foldiak::{Dynamics, Foldiak, FoldiakRates, Settling};
 use crate::train::readout::{Labelled, ReadoutSchedule};
 
 /// The experiment kind `foldiak_mnist`.
@@ -60,6 +60,12 @@ crate::config! {
         pub warmup_lambda: f64 = (defaults::LAMBDA),
         /// Learning passes over the training images.
         pub epochs: usize = required,
+        /// `corrected` (Földiák's equations, weights frozen while features
+        /// are read) or `notebook`: the seed-000 notebook as written (one
+        /// scalar lateral sum for every unit, outputs carried between trials,
+        /// per-element renormalisation, positive `w` reset, and learning on
+        /// while the features of the training and test images are read).
+        pub dynamics: Dynamics = (Dynamics::Corrected),
         /// Readout epochs.
         pub readout_epochs: usize = required,
         /// Readout minibatch.
@@ -123,6 +129,10 @@ impl Experiment for FoldiakMnist {
         true
     }
 
+    fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {
+        vec![("dynamics", serde_json::json!("corrected"))]
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: FoldiakMnistParams = typed(params)?;
         if p.units == 0 || p.tau <= 0.0 || p.readout_batch == 0 {
@@ -178,7 +188,11 @@ impl Experiment for FoldiakMnist {
             let r = if epoch < p.warmup_epochs { warm } else { rates };
             order.shuffle(&mut rng);
             for &i in &order {
-                steps += net.trial(&xtr[i * d..(i + 1) * d], r, settling);
+                let x = &xtr[i * d..(i + 1) * d];
+                steps += match p.dynamics {
+                    Dynamics::Corrected => net.trial(x, r, settling),
+                    Dynamics::Notebook => net.trial_notebook(x, r, settling),
+                };
                 bar.inc(1);
             }
         }
@@ -209,7 +223,15 @@ impl Experiment for FoldiakMnist {
                 let k = x.len() / d;
                 let mut f = Vec::with_capacity(k * p.units);
                 for img in x.chunks_exact(d) {
-                    net.settle(img, p.lambda as f32, settling);
+                    match p.dynamics {
+                        Dynamics::Corrected => {
+                            net.settle(img, p.lambda as f32, settling);
+                        }
+                        // The notebook read its features with `trial`: learning on.
+                        Dynamics::Notebook => {
+                            net.trial_notebook(img, rates, settling);
+                        }
+                    }
                     f.extend_from_slice(&net.y);
                 }
                 Ok(Tensor::from_vec(f, (k, p.units), &ctx.device)?)

@@ -57,6 +57,8 @@ pub struct Foldiak {
     target: Vec<f32>,
     /// Scratch: `Wᵀ` for the settling kernel.
     wt: Vec<f32>,
+    /// The notebook's carried outputs (unrounded settling starts from them).
+    notebook_y: Option<Vec<f32>>,
 }
 
 impl Foldiak {
@@ -78,6 +80,7 @@ impl Foldiak {
             drive: vec![0.0; units],
             target: vec![0.0; units],
             wt: Vec::new(),
+            notebook_y: None,
         }
     }
 
@@ -145,6 +148,94 @@ impl Foldiak {
     }
 }
 
+/// Which dynamics a trial follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dynamics {
+    /// Földiák's equations: each unit's lateral input is its own `Σ_j w_ij y_j`,
+    /// outputs settle from 0, `W` is clamped to ≤ 0 after its update.
+    #[default]
+    Corrected,
+    /// The seed-000 notebook as written: the lateral input is one scalar
+    /// `np.sum(w * y)` = `Σ_ij w_ij y_j` added to every unit (`uTrans`); outputs
+    /// settle from the previous trial's (0.5 at the start); the settling test
+    /// is `‖Δy‖/(‖y‖ + 1e-9) < tol` after the step; `q` is renormalised after
+    /// every single element update (`hebbian`); and a positive `w_ij` is reset
+    /// to 0 instead of updated (`antihebb`), so it may be positive for a trial.
+    Notebook,
+}
+
+impl Foldiak {
+    /// One trial of the notebook's dynamics ([`Dynamics::Notebook`]):
+    /// `simTrans` then `update`. Returns the settling steps.
+    pub fn trial_notebook(&mut self, x: &[f32], r: FoldiakRates, s: Settling) -> usize {
+        let (n, m) = (self.units, self.inputs);
+        if self.notebook_y.is_none() {
+            self.notebook_y = Some(vec![0.5; n]);
+        }
+        let mut y = self.notebook_y.take().unwrap_or_default();
+        let drive: Vec<f32> = (0..n)
+            .map(|i| dot(&self.q[i * m..(i + 1) * m], x) - self.t[i])
+            .collect();
+        let mut steps = 0;
+        while steps < s.max_steps {
+            steps += 1;
+            // np.sum(self.w * self.y): w[i, j]·y[j] summed over i and j.
+            let lateral: f32 = (0..n).map(|i| dot(&self.w[i * n..(i + 1) * n], &y)).sum();
+            let dy: Vec<f32> = (0..n)
+                .map(|i| {
+                    let f = 1.0 / (1.0 + (-r.lambda * (drive[i] + lateral)).exp());
+                    (f - y[i]) / s.tau
+                })
+                .collect();
+            for (yi, d) in y.iter_mut().zip(&dy) {
+                *yi += d;
+            }
+            let norm = |v: &[f32]| v.iter().map(|a| a * a).sum::<f32>().sqrt();
+            if norm(&dy) / (norm(&y) + 1e-9) < s.tol {
+                break;
+            }
+        }
+        for yi in &mut y {
+            *yi = yi.round();
+        }
+        self.y.copy_from_slice(&y);
+        for i in 0..n {
+            // hebbian(): q[i, j] += β·y_i·(x_j − q[i, j]), then every row is
+            // renormalised (a no-op on rows already of unit norm), after each
+            // j. Kept as a scale `sc` and its sum of squares, so that each
+            // element costs O(1) and the row is written once at the end.
+            if y[i] != 0.0 && r.beta != 0.0 {
+                let row = &mut self.q[i * m..(i + 1) * m];
+                let (mut sc, mut ss) =
+                    (1.0f64, row.iter().map(|v| (*v as f64).powi(2)).sum::<f64>());
+                for (qj, &xj) in row.iter_mut().zip(x) {
+                    let old = sc * *qj as f64;
+                    let new = old + (r.beta * y[i]) as f64 * (xj as f64 - old);
+                    *qj = (new / sc) as f32;
+                    ss += new * new - old * old;
+                    if ss > 0.0 {
+                        sc /= ss.sqrt();
+                        ss = 1.0;
+                    }
+                }
+                row.iter_mut().for_each(|v| *v = (*v as f64 * sc) as f32);
+            }
+            for j in 0..n {
+                let wij = &mut self.w[i * n + j];
+                if i == j || *wij > 0.0 {
+                    *wij = 0.0;
+                } else {
+                    *wij -= r.alpha * (y[i] * y[j] - self.p[i] * self.p[j]);
+                }
+            }
+            self.t[i] += r.gamma * (y[i] - self.p[i]);
+        }
+        self.notebook_y = Some(y);
+        steps
+    }
+}
+
 fn normalise(row: &mut [f32]) {
     let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
     if norm > 0.0 {
@@ -167,9 +258,104 @@ mod tests {
             drive: vec![0.0; units],
             target: vec![0.0; units],
             wt: Vec::new(),
+            notebook_y: None,
             t,
             p,
         }
+    }
+
+    #[test]
+    fn the_notebook_adds_one_scalar_lateral_sum_and_carries_y() {
+        // Two units, q = I, x = (1, 0.5), t = 0, W = [[0, −1], [−2, 0]],
+        // λ = 1, τ = 1, one step, no learning. The first trial starts from
+        // y = 0.5: np.sum(w * y) = −1·0.5 − 2·0.5 = −1.5 for both units, so
+        // u = (−0.5, −1.0), f = (0.378, 0.269), rounded (0, 0). Földiák's
+        // own dynamics give unit 0 u = 1 − 1·0 = 1 from y = 0: it fires.
+        let still = FoldiakRates {
+            alpha: 0.0,
+            beta: 0.0,
+            gamma: 0.0,
+            lambda: 1.0,
+        };
+        let one = Settling {
+            tau: 1.0,
+            tol: 0.0,
+            max_steps: 1,
+        };
+        let mk = || {
+            net(
+                vec![1.0, 0.0, 0.0, 1.0],
+                vec![0.0, -1.0, -2.0, 0.0],
+                vec![0.0; 2],
+                vec![0.1; 2],
+            )
+        };
+        let mut nb = mk();
+        nb.trial_notebook(&[1.0, 0.5], still, one);
+        assert_eq!(nb.y, vec![0.0, 0.0]);
+        let mut fixed = mk();
+        fixed.trial(&[1.0, 0.5], still, one);
+        assert_eq!(fixed.y[0], 1.0);
+        // The next trial starts from the carried (0, 0): no lateral sum, so
+        // u = (1, 0.5) and both fire.
+        nb.trial_notebook(&[1.0, 0.5], still, one);
+        assert_eq!(nb.y, vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn the_notebook_renormalises_q_after_every_element() {
+        // One firing unit (t = −10), q = (1, 0), x = (0, 1), β = 0.5.
+        // j = 0: q0 = 1 + 0.5·(0 − 1) = 0.5 → (0.5, 0) → (1, 0);
+        // j = 1: q1 = 0 + 0.5·(1 − 0) = 0.5 → (1, 0.5) → (0.894, 0.447).
+        // (Updating both then normalising once would give (0.707, 0.707).)
+        let rates = FoldiakRates {
+            alpha: 0.0,
+            beta: 0.5,
+            gamma: 0.0,
+            lambda: 1.0,
+        };
+        let s = Settling {
+            tau: 1.0,
+            tol: 0.0,
+            max_steps: 3,
+        };
+        let mut n = net(vec![1.0, 0.0], vec![0.0], vec![-10.0], vec![0.1]);
+        n.trial_notebook(&[0.0, 1.0], rates, s);
+        assert_eq!(n.y, vec![1.0]);
+        let r = 1.0 / 1.25f32.sqrt();
+        assert!(
+            (n.q[0] - r).abs() < 1e-6 && (n.q[1] - 0.5 * r).abs() < 1e-6,
+            "{:?}",
+            n.q
+        );
+    }
+
+    #[test]
+    fn the_notebook_resets_a_positive_lateral_weight_instead_of_updating_it() {
+        // y = (1, 0), p = 0.5: the update −α(y_i y_j − p_i p_j) = +0.25α on
+        // w01 (α = 1) makes it positive; the next trial resets it to 0.
+        let rates = FoldiakRates {
+            alpha: 1.0,
+            beta: 0.0,
+            gamma: 0.0,
+            lambda: 1.0,
+        };
+        let s = Settling {
+            tau: 1.0,
+            tol: 0.0,
+            max_steps: 3,
+        };
+        let mut n = net(
+            vec![1.0, 0.0, 0.0, 1.0],
+            vec![0.0; 4],
+            vec![-10.0, 10.0],
+            vec![0.5; 2],
+        );
+        n.trial_notebook(&[1.0, 1.0], rates, s);
+        assert_eq!(n.y, vec![1.0, 0.0]);
+        assert!((n.w[1] - 0.25).abs() < 1e-6, "{:?}", n.w);
+        n.trial_notebook(&[1.0, 1.0], rates, s);
+        assert_eq!(n.w[1], 0.0);
     }
 
     #[test]
