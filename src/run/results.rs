@@ -172,39 +172,34 @@ impl RunRecord<'_> {
         ));
         cols.push(col_f64s("train_loss", pick(&|e| e.train_loss)));
         cols.push(col_f64s("train_accuracy", pick(&|e| e.train_accuracy)));
-        let train = |f: &dyn Fn(&crate::train::Scores) -> f64| -> Vec<Option<f64>> {
-            if epochs.is_empty() {
-                vec![None]
-            } else {
-                epochs.iter().map(|e| e.train.as_ref().map(f)).collect()
-            }
-        };
-        cols.push(col_f64s("train_precision", train(&|t| t.precision)));
-        cols.push(col_f64s("train_recall", train(&|t| t.recall)));
-        cols.push(col_f64s("train_f1", train(&|t| t.f1)));
-        cols.push(col_f64s("test_accuracy", pick(&|e| e.test.accuracy)));
-        cols.push(col_f64s("test_precision", pick(&|e| e.test.precision)));
-        cols.push(col_f64s("test_recall", pick(&|e| e.test.recall)));
-        cols.push(col_f64s("test_f1", pick(&|e| e.test.f1)));
-        let val = |f: &dyn Fn(&crate::train::Scores) -> f64| -> Vec<Option<f64>> {
-            if epochs.is_empty() {
-                vec![None]
-            } else {
-                epochs.iter().map(|e| e.val.as_ref().map(f)).collect()
-            }
-        };
-        cols.push(col_f64s("val_accuracy", val(&|t| t.accuracy)));
-        cols.push(col_f64s("val_precision", val(&|t| t.precision)));
-        cols.push(col_f64s("val_recall", val(&|t| t.recall)));
-        cols.push(col_f64s("val_f1", val(&|t| t.f1)));
-        cols.push(col_f64s(
-            "elapsed_s",
-            if epochs.is_empty() {
-                vec![None]
-            } else {
-                epochs.iter().map(|e| e.elapsed_s).collect()
-            },
-        ));
+        // Optional per-epoch values: one null row when there are no epochs.
+        let optional =
+            |f: &dyn Fn(&crate::train::EpochMetrics) -> Option<f64>| -> Vec<Option<f64>> {
+                if epochs.is_empty() {
+                    vec![None]
+                } else {
+                    epochs.iter().map(f).collect()
+                }
+            };
+        type Pick = fn(&crate::train::Scores) -> f64;
+        let scores: [(&str, Pick); 4] = [
+            ("accuracy", |t| t.accuracy),
+            ("precision", |t| t.precision),
+            ("recall", |t| t.recall),
+            ("f1", |t| t.f1),
+        ];
+        for (name, f) in &scores[1..] {
+            let col = optional(&|e| e.train.as_ref().map(f));
+            cols.push(col_f64s(&format!("train_{name}"), col));
+        }
+        for (name, f) in &scores {
+            cols.push(col_f64s(&format!("test_{name}"), pick(&|e| f(&e.test))));
+        }
+        for (name, f) in &scores {
+            let col = optional(&|e| e.val.as_ref().map(f));
+            cols.push(col_f64s(&format!("val_{name}"), col));
+        }
+        cols.push(col_f64s("elapsed_s", optional(&|e| e.elapsed_s)));
 
         for (k, v) in &self.output.summary {
             cols.push(col_f64(&format!("s_{k}"), Some(*v), rows));
