@@ -226,7 +226,7 @@ fn validation(runs: &Runs) -> Option<Section> {
         t.rows.push(vec![
             r.name(),
             r.seed().to_string(),
-            num(r.last("epoch")),
+            r.last("epoch").map_or("–".into(), |e| format!("{e:.0}")),
             format!("{epoch:.0}"),
             pct(Some(val)),
             pct(r.at_epoch("test_accuracy", epoch as u32)),
