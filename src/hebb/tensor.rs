@@ -179,12 +179,21 @@ pub fn pool(x: &Tensor, kind: PoolKind, k: usize, s: usize, p: usize) -> Result<
         // candle's max pool has no gradient for overlapping windows (the
         // report's 4×4 stride-2 pools): a maximum over the k² strided
         // window offsets instead.
-        // A k = m·s window is an s×s non-overlapping max (candle's, whose
-        // gradient exists) followed by a stride-1 m×m max: the same maxima,
-        // and ~5× faster to differentiate than k² strided offsets.
+        // A k = m·s window is an s×s non-overlapping max followed by a
+        // stride-1 m×m max: the same maxima, and much cheaper to
+        // differentiate than k² strided offsets. The s×s max is a reduction
+        // over a reshape, not candle's `max_pool2d`, whose gradient (0.11.1)
+        // scales a unique maximum's by 1/s².
         PoolKind::Max if k != s && k % s == 0 => {
-            let m = x.max_pool2d_with_stride(s, s)?;
-            let (_, _, h, w) = x.dims4()?;
+            let (n, c, h, w) = x.dims4()?;
+            let (hs, ws) = (h / s, w / s);
+            let m = x
+                .narrow(2, 0, hs * s)?
+                .narrow(3, 0, ws * s)?
+                .contiguous()?
+                .reshape((n, c, hs, s, ws, s))?
+                .max(5)?
+                .max(3)?;
             let (ho, wo) = ((h - k) / s + 1, (w - k) / s + 1);
             let r = k / s;
             let mut acc: Option<Tensor> = None;
@@ -243,6 +252,57 @@ pub fn nchw(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_overlapping_max_pool_routes_each_gradient_to_its_maximum() {
+        // Distinct positive values, NCHW 2×3×10×10, the report's 4×4 stride-2
+        // pad-1 pool: each window's cotangent must land on its maximum (a
+        // loop over windows is the reference), with nothing lost or scaled
+        // (candle 0.11.1's own max_pool2d gradient scales it by 1/s²).
+        let (b, c, h, w) = (2usize, 3usize, 10usize, 10usize);
+        let n = b * c * h * w;
+        let vals: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % n) as f32 / n as f32 + 0.01)
+            .collect();
+        let x = candle_core::Var::from_tensor(
+            &Tensor::from_vec(vals.clone(), (b, c, h, w), &Device::Cpu).unwrap(),
+        )
+        .unwrap();
+        let y = pool(x.as_tensor(), PoolKind::Max, 4, 2, 1).unwrap();
+        let ho = (h + 2 - 4) / 2 + 1;
+        assert_eq!(y.dims4().unwrap(), (b, c, ho, ho));
+        let g: Vec<f32> = (0..b * c * ho * ho)
+            .map(|i| (i as f32 * 0.37).sin())
+            .collect();
+        let gt = Tensor::from_vec(g.clone(), y.shape(), &Device::Cpu).unwrap();
+        let grads = (&y * &gt).unwrap().sum_all().unwrap().backward().unwrap();
+        let got: Vec<f32> = grads
+            .get(x.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let mut want = vec![0f32; n];
+        for (o, &gv) in g.iter().enumerate() {
+            let (plane, oy, ox) = (o / (ho * ho), (o / ho) % ho, o % ho);
+            let best = (0..16)
+                .filter_map(|t| {
+                    let (yy, xx) = ((oy * 2 + t / 4) as isize - 1, (ox * 2 + t % 4) as isize - 1);
+                    ((0..h as isize).contains(&yy) && (0..w as isize).contains(&xx))
+                        .then(|| plane * h * w + yy as usize * w + xx as usize)
+                })
+                .max_by(|&i, &j| vals[i].total_cmp(&vals[j]))
+                .unwrap();
+            want[best] += gv;
+        }
+        let err = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(err < 1e-6, "gradient off by {err}");
+    }
 
     #[test]
     fn reflect_padding_mirrors_without_repeating_the_edge() {
