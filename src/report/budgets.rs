@@ -203,6 +203,21 @@ pub fn sections(runs: &Runs) -> Vec<Section> {
             mean(&p.elapsed).map_or("–".into(), |v| format!("{v:.1}")),
         ]);
     }
+    // What the whole suite cost: each run's own wall time (a run that
+    // reused cached features counts only its own time, so a cached phase
+    // counts once).
+    let total: f64 = runs
+        .runs
+        .iter()
+        .filter_map(|r| r.last("total_wall_s"))
+        .sum();
+    let cost = format!(
+        " The {} runs took {:.0} s of wall time in all ({:.1} h), each run's own time summed, so that a phase reused from the \
+         feature cache counts once.",
+        runs.runs.len(),
+        total,
+        total / 3600.0
+    );
     let mut out = vec![Section {
         title: "Labelled-data budgets".into(),
         slug: "budgets".into(),
@@ -211,7 +226,8 @@ pub fn sections(runs: &Runs) -> Vec<Section> {
                the same images). Unsupervised phases saw every training image without labels. Validation accuracy is on the \
                held-out training images; no test figure was used for a choice. Run seconds count every phase up to the final \
                epoch (a phase reused from the feature cache at the time it took when computed)."
-            .into(),
+            .to_string()
+            + &cost,
         table: t,
     }];
     let cross = crossovers(&points);
