@@ -170,10 +170,7 @@ impl Foldiak {
     /// `simTrans` then `update`. Returns the settling steps.
     pub fn trial_notebook(&mut self, x: &[f32], r: FoldiakRates, s: Settling) -> usize {
         let (n, m) = (self.units, self.inputs);
-        if self.notebook_y.is_none() {
-            self.notebook_y = Some(vec![0.5; n]);
-        }
-        let mut y = self.notebook_y.take().unwrap_or_default();
+        let mut y = self.notebook_y.take().unwrap_or_else(|| vec![0.5; n]);
         let drive: Vec<f32> = (0..n)
             .map(|i| dot(&self.q[i * m..(i + 1) * m], x) - self.t[i])
             .collect();
