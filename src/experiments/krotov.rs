@@ -33,6 +33,21 @@ pub enum FeatureScale {
     /// Divide each unit by its training RMS.
     #[default]
     UnitRms,
+    /// No scaling: the paper's one global β acts on the raw `relu(I)^n`.
+    None,
+}
+
+/// Which input current the readout's features are a power of.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Current {
+    /// `W·v`, hebbench's features since the start.
+    #[default]
+    Plain,
+    /// `sign(W)|W|^(p−1)·v`, the currents the learning rule ranks (the
+    /// CIFAR notebook's `forward(training=False)`, seed 001 L186); equal to
+    /// `plain` at p = 2.
+    Lebesgue,
 }
 
 /// Which readout loss to train.
@@ -59,14 +74,18 @@ impl Readout {
     ) -> Result<(Box<dyn Classifier>, Box<dyn ReadoutLoss>)> {
         Ok(match self {
             Readout::Paper => (
-                Box::new(LinearReadout::new(p.hidden, classes, rng, dev)?),
+                Box::new(
+                    LinearReadout::new(p.hidden, classes, rng, dev)?.with_bias(p.readout_bias),
+                ),
                 Box::new(PowerTanh {
                     beta: p.beta,
                     m: p.loss_m,
                 }),
             ),
             Readout::Softmax => (
-                Box::new(LinearReadout::new(p.hidden, classes, rng, dev)?),
+                Box::new(
+                    LinearReadout::new(p.hidden, classes, rng, dev)?.with_bias(p.readout_bias),
+                ),
                 Box::new(SoftmaxCrossEntropy),
             ),
             Readout::Bio => (
@@ -118,8 +137,15 @@ crate::config! {
         pub loss_m: f64 = 6.0,
         /// Inverse temperature of the paper readout's tanh.
         pub beta: f64 = 0.1,
-        /// How features are scaled before the readout.
+        /// How features are scaled before the readout: `unit_rms`,
+        /// `global_mean`, `global_max` or `none` (the paper's raw features).
         pub feature_scale: FeatureScale = (FeatureScale::UnitRms),
+        /// The current features are a power of: `plain` (`W·v`) or
+        /// `lebesgue` (`sign(W)|W|^(p−1)·v`, what the rule ranks).
+        pub current: Current = (Current::Plain),
+        /// Whether the `paper` and `softmax` readouts have a bias; the
+        /// paper's `c = tanh(β Σ S h)` has none.
+        pub readout_bias: bool = true,
         /// Readout epochs.
         pub readout_epochs: usize = required,
         /// Readout minibatch.
@@ -222,6 +248,13 @@ impl Experiment for Krotov {
         }])
     }
 
+    fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {
+        vec![
+            ("current", serde_json::json!("plain")),
+            ("readout_bias", serde_json::json!(true)),
+        ]
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: KrotovParams = typed(params)?;
         p.check_values()?;
@@ -308,25 +341,31 @@ impl Experiment for Krotov {
             data: model.w.narrow(0, 0, shown)?.flatten_all()?.to_vec1()?,
         });
 
-        let (f_train, f_test) =
+        let (f_train, f_test, raw_mean) =
             timed("features", (n + test.len()) as u64, &mut out.phases, || {
-                let f_train = features(&model.w, &x_train, p.power_n)?;
-                let f_test = features(&model.w, &x_test, p.power_n)?;
+                let w = readout_synapses(&model.w, p.current, p.p)?;
+                let f_train = features(&w, &x_train, p.power_n)?;
+                let f_test = features(&w, &x_test, p.power_n)?;
                 // Scales come from the training set only and apply to both splits.
                 let scale = match p.feature_scale {
                     FeatureScale::GlobalMax => f_train.max_all()?.reshape(1)?,
                     FeatureScale::GlobalMean => f_train.mean_all()?.reshape(1)?,
                     FeatureScale::UnitRms => f_train.sqr()?.mean(0)?.sqrt()?,
+                    FeatureScale::None => Tensor::ones(1, f_train.dtype(), f_train.device())?,
                 };
                 let scale = scale.clamp(1e-30, f64::MAX)?.unsqueeze(0)?;
                 if scale.max_all()?.to_scalar::<f32>()?.is_infinite() {
                     return Err(Error::Diverged("feature scale is infinite".into()));
                 }
+                let raw_mean = f_train.mean_all()?.to_scalar::<f32>()? as f64;
                 Ok((
                     f_train.broadcast_div(&scale)?,
                     f_test.broadcast_div(&scale)?,
+                    raw_mean,
                 ))
             })?;
+        // Relates a β on scaled features to the paper's β on raw ones.
+        out.summary.insert("feature_mean_raw".into(), raw_mean);
 
         let schedule = ReadoutSchedule::new(
             p.readout_epochs,
@@ -379,6 +418,14 @@ fn unsupervised_key(p: &KrotovParams) -> serde_json::Map<String, serde_json::Val
     v.as_object().cloned().unwrap_or_default()
 }
 
+/// The synapses whose product with `v` is the readout's current.
+fn readout_synapses(w: &Tensor, current: Current, p: f64) -> Result<Tensor> {
+    Ok(match current {
+        Current::Plain => w.clone(),
+        Current::Lebesgue => (w.sign()? * w.abs()?.powf(p - 1.0)?)?,
+    })
+}
+
 /// `relu(v·Wᵀ)^n`.
 fn features(w: &Tensor, x: &Tensor, n: f64) -> Result<Tensor> {
     Ok(x.matmul(&w.t()?)?.relu()?.powf(n)?)
@@ -413,4 +460,36 @@ fn convergence(model: &KrotovHopfield, w0: &Tensor, out: &mut RunOutput) -> Resu
         out.summary.insert(k.to_string(), v);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Worked by hand: w = (−2, 0.5), v = (1, 2), p = 3. The Lebesgue
+    /// current is −2·|−2|·1 + 0.5·0.5·2 = −4 + 0.5 = −3.5; the plain one
+    /// −2 + 1 = −1; at p = 2 both are −1.
+    #[test]
+    fn the_lebesgue_current_weights_each_synapse_by_its_magnitude_to_the_p_minus_1() {
+        let dev = Device::Cpu;
+        let w = Tensor::new(&[[-2f32, 0.5]], &dev).unwrap();
+        let v = Tensor::new(&[[1f32, 2.0]], &dev).unwrap();
+        let current = |c, p| {
+            let s = readout_synapses(&w, c, p).unwrap();
+            v.matmul(&s.t().unwrap()).unwrap().to_vec2::<f32>().unwrap()[0][0]
+        };
+        assert!((current(Current::Lebesgue, 3.0) + 3.5).abs() < 1e-6);
+        assert!((current(Current::Plain, 3.0) + 1.0).abs() < 1e-6);
+        assert!((current(Current::Lebesgue, 2.0) + 1.0).abs() < 1e-6);
+        // Features are relu(current)^n: a negative current gives 0, 2 gives 2^4.5.
+        let f = features(
+            &Tensor::new(&[[1f32], [-1.0]], &dev).unwrap(),
+            &Tensor::new(&[[2f32]], &dev).unwrap(),
+            4.5,
+        )
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+        assert!((f[0][0] - 2f32.powf(4.5)).abs() < 1e-3 && f[0][1] == 0.0);
+    }
 }

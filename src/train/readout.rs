@@ -101,8 +101,8 @@ pub struct Labelled<'a> {
 pub struct LinearReadout {
     /// Weights.
     pub s: Var,
-    /// Bias.
-    pub b: Var,
+    /// Bias; `None` for a readout without one (the paper's `tanh(β S h)`).
+    pub b: Option<Var>,
 }
 
 impl LinearReadout {
@@ -114,20 +114,33 @@ impl LinearReadout {
             .collect();
         Ok(Self {
             s: Var::from_tensor(&Tensor::from_vec(s, (classes, inputs), dev)?)?,
-            b: Var::from_tensor(&Tensor::zeros(classes, DType::F32, dev)?)?,
+            b: Some(Var::from_tensor(&Tensor::zeros(classes, DType::F32, dev)?)?),
         })
+    }
+
+    /// The same readout, with or without its bias.
+    pub fn with_bias(mut self, bias: bool) -> Self {
+        if !bias {
+            self.b = None;
+        }
+        self
     }
 }
 
 impl Classifier for LinearReadout {
     fn vars(&self) -> Vec<Var> {
-        vec![self.s.clone(), self.b.clone()]
+        std::iter::once(self.s.clone())
+            .chain(self.b.clone())
+            .collect()
     }
 
     fn forward(&self, f: &Tensor, _train: bool) -> Result<Tensor> {
         let f = f.flatten_from(1)?;
-        Ok(f.matmul(&self.s.as_tensor().t()?)?
-            .broadcast_add(self.b.as_tensor())?)
+        let z = f.matmul(&self.s.as_tensor().t()?)?;
+        Ok(match &self.b {
+            Some(b) => z.broadcast_add(b.as_tensor())?,
+            None => z,
+        })
     }
 }
 
@@ -261,4 +274,30 @@ pub fn train(
         &readout, loss, train, val, test, classes, schedule, rng, progress,
     )?;
     Ok((readout, history))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without its bias the readout is `f·Sᵀ` and trains S alone (the
+    /// paper's `tanh(β S h)`); with it, `f·Sᵀ + b`.
+    #[test]
+    fn a_readout_without_bias_has_only_its_weights() {
+        let dev = Device::Cpu;
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let r = LinearReadout::new(2, 1, &mut rng, &dev).unwrap();
+        r.s.set(&Tensor::new(&[[1f32, -2.0]], &dev).unwrap())
+            .unwrap();
+        r.b.as_ref()
+            .unwrap()
+            .set(&Tensor::new(&[0.5f32], &dev).unwrap())
+            .unwrap();
+        let f = Tensor::new(&[[3f32, 1.0]], &dev).unwrap();
+        let z = |r: &LinearReadout| r.forward(&f, true).unwrap().to_vec2::<f32>().unwrap()[0][0];
+        assert_eq!((r.vars().len(), z(&r)), (2, 1.5));
+        let r = r.with_bias(false);
+        assert_eq!((r.vars().len(), z(&r)), (1, 1.0));
+    }
 }
