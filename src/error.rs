@@ -98,6 +98,9 @@ pub enum Error {
     /// The compute device could not be opened.
     #[error("device: {0}")]
     Device(String),
+    /// The candle engine has no form of a part yet (it names the part).
+    #[error("candle engine: {0}")]
+    Engine(String),
     /// The thread pool for parallel runs could not start.
     #[error("thread pool: {0}")]
     Threads(String),

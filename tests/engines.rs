@@ -169,3 +169,161 @@ fn the_candle_forward_pass_matches_the_cpu_kernels_on_real_images() {
         );
     }
 }
+
+/// Largest |a − b| over the largest |b|.
+fn rel_err(a: &[f32], b: &[f32]) -> (f32, f32) {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-30);
+    let err = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    (err / scale, scale)
+}
+
+fn nhwc_of(t: &candle_core::Tensor) -> Vec<f32> {
+    t.permute((0, 2, 3, 1))
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
+}
+
+#[test]
+fn the_candle_learning_step_matches_the_cpu_kernels_on_real_images() {
+    use hebbench::hebb::{HebbConv, HebbConvSpec};
+    let (x, _) = cifar_batch(32);
+    let pre: Presynaptic = serde_json::from_value(
+        serde_json::json!({"kind": "softmax", "dim": "input", "apply": "replace"}),
+    )
+    .unwrap();
+    // The first SoftHebb layer (3 → 96, 5×5, reflect pad 2) at the options
+    // the Table 3 rows use, narrowed to 24 units to keep the test quick.
+    let base = HebbConvSpec {
+        cin: 3,
+        cout: 24,
+        k: 5,
+        pad: 2,
+        ..Default::default()
+    };
+    let cos = HebbConvSpec {
+        activation: Activation::Cosine,
+        cosine: CosineNorm::PerTap,
+        competition: "hard_wta".into(),
+        ..base.clone()
+    };
+    let cases: Vec<(&str, HebbConvSpec)> = vec![
+        (
+            "soft-wta instar, SoftHebb's rate",
+            HebbConvSpec {
+                competition: "soft_wta".into(),
+                lr: 0.08,
+                lr_norm_power: Some(0.5),
+                ..base.clone()
+            },
+        ),
+        ("hard-wta instar, per-tap cosine", cos.clone()),
+        (
+            "hard-wta instar, true cosine + surround",
+            HebbConvSpec {
+                cosine: CosineNorm::Kernel,
+                surround: true,
+                ..cos.clone()
+            },
+        ),
+        (
+            "no competition",
+            HebbConvSpec {
+                competition: "none".into(),
+                ..base.clone()
+            },
+        ),
+        (
+            "plain hebb, hard-wta",
+            HebbConvSpec {
+                rule: "hebb".into(),
+                ..cos.clone()
+            },
+        ),
+        (
+            "presynaptic (replace)",
+            HebbConvSpec {
+                presynaptic: Some(pre),
+                ..cos.clone()
+            },
+        ),
+        (
+            "weight norm, plain",
+            HebbConvSpec {
+                weight_norm: true,
+                ..cos.clone()
+            },
+        ),
+    ];
+    let flips = vec![false; 16];
+    for (name, spec) in cases {
+        let mut spec = spec;
+        if name.starts_with("weight norm") {
+            spec.activation = Activation::Plain;
+        }
+        let mk = || {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+            HebbConv::new(spec.clone(), &mut rng).unwrap()
+        };
+        let (mut cpu, mut cdl) = (mk(), mk());
+        // Two batches: the second sees weights both engines updated.
+        for (step, idx) in [(0..16).collect::<Vec<_>>(), (16..32).collect()]
+            .iter()
+            .enumerate()
+        {
+            let m = gather_chw(&x, idx, &flips, 3, 32, 32);
+            let t = nchw(&m.data, (m.n, m.h, m.w, m.c), &Device::Cpu).unwrap();
+            let y_cpu = cpu.forward(&m, true).unwrap();
+            let y_cdl = cdl.learn_tensor(&t).unwrap();
+            let (ey, _) = rel_err(&nhwc_of(&y_cdl), &y_cpu.data);
+            let d_cpu = cpu.pending_delta().unwrap().to_vec();
+            let d_cdl: Vec<f32> = cdl
+                .pending_delta_tensor()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let (ed, scale) = rel_err(&d_cdl, &d_cpu);
+            cpu.apply_update();
+            cdl.apply_update_tensor().unwrap();
+            let (ew, _) = rel_err(&cdl.w, &cpu.w);
+            eprintln!(
+                "{name}, batch {step}: response {ey:.1e}, update {ed:.1e} (largest {scale:.2e}), weights {ew:.1e}"
+            );
+            assert!(scale > 0.0, "{name}: an all-zero update proves nothing");
+            assert!(
+                ey < 1e-4 && ed < 1e-4 && ew < 1e-4,
+                "{name}, batch {step}: relative errors {ey:.1e} / {ed:.1e} / {ew:.1e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_candle_engine_names_what_it_cannot_run_yet() {
+    use hebbench::hebb::{HebbConv, HebbConvSpec};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let mut l = HebbConv::new(
+        HebbConvSpec {
+            cin: 3,
+            cout: 4,
+            k: 3,
+            pad: 1,
+            competition: "temporal".into(),
+            ..Default::default()
+        },
+        &mut rng,
+    )
+    .unwrap();
+    let t =
+        candle_core::Tensor::zeros((1, 3, 8, 8), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let e = l.learn_tensor(&t).unwrap_err().to_string();
+    assert!(
+        e.contains("temporal") && e.contains("soft_wta"),
+        "the error names the part and what exists: {e}"
+    );
+}

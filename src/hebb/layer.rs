@@ -137,13 +137,15 @@ pub struct HebbConv {
     pub spec: HebbConvSpec,
     /// Weights, `cout × fan_in`.
     pub w: Vec<f32>,
-    rule: Box<dyn PlasticityRule>,
-    competition: Box<dyn Competition>,
+    pub(super) rule: Box<dyn PlasticityRule>,
+    pub(super) competition: Box<dyn Competition>,
     sm_kernel: Vec<f32>,
     /// The last batch's im2col buffer, reused by the next.
     patch_buf: Vec<f32>,
     /// The last batch's update and `1/max|ΔW|`.
     pending: Option<(Vec<f32>, f32)>,
+    /// The candle engine's pending update (see `learn_tensor`).
+    pub(super) pending_tensor: Option<candle_core::Tensor>,
     /// Dense multiply–accumulates of the last forward pass (FLOP counts).
     pub last_macs: u64,
     /// Ignore one-winner-per-row structure and run the dense `Aᵀ·P` GEMM
@@ -188,6 +190,7 @@ impl HebbConv {
             spec,
             w,
             pending: None,
+            pending_tensor: None,
             patch_buf: Vec::new(),
             last_macs: 0,
             dense_update: false,
@@ -390,6 +393,12 @@ impl HebbConv {
         }
         self.pending = Some((d, 1.0 / (max + 1e-30)));
         Ok(())
+    }
+
+    /// The update the last learning forward pass computed, before its
+    /// normalisation (for tests that compare engines).
+    pub fn pending_delta(&self) -> Option<&[f32]> {
+        self.pending.as_ref().map(|(d, _)| d.as_slice())
     }
 
     /// Applies the update computed by the last learning forward pass:

@@ -69,9 +69,21 @@ fn depthwise(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
 /// by narrow slices, then one matmul. (candle's own `conv2d` backward goes
 /// through a CPU `conv_transpose2d` that is orders of magnitude slower.)
 fn conv(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
-    let (n, c, h, wd) = x.dims4()?;
+    let (n, _, h, wd) = x.dims4()?;
     let (ho, wo) = (h + 1 - k, wd + 1 - k);
     let cout = w.dim(0)?;
+    let u = patches(x, k)?.matmul(&w.t()?)?;
+    Ok(u.reshape((n, ho * wo, cout))?
+        .transpose(1, 2)?
+        .reshape((n, cout, ho, wo))?)
+}
+
+/// The `k×k` patches of an already padded `x` (NCHW) as `(n·ho·wo) ×
+/// (k·k·c)` rows, in the CPU engine's im2col order: rows by (image, y, x),
+/// columns by (tap, channel).
+pub fn patches(x: &Tensor, k: usize) -> Result<Tensor> {
+    let (n, c, h, wd) = x.dims4()?;
+    let (ho, wo) = (h + 1 - k, wd + 1 - k);
     let patches = if k == 1 {
         x.clone()
     } else {
@@ -83,16 +95,14 @@ fn conv(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
         }
         Tensor::cat(&taps, 1)?
     };
-    // (n, k·k·c, ho·wo) → (n·ho·wo, k·k·c) · (k·k·c, cout): one 2-D
-    // product (a batched one would broadcast, and copy, w per image).
-    let p = patches
+    // (n, k·k·c, ho·wo) → (n·ho·wo, k·k·c), so that the product with the
+    // weights is one 2-D matmul (a batched one would broadcast, and copy, w
+    // per image).
+    Ok(patches
         .reshape((n, k * k * c, ho * wo))?
         .transpose(1, 2)?
-        .reshape((n * ho * wo, k * k * c))?;
-    let u = p.matmul(&w.t()?)?;
-    Ok(u.reshape((n, ho * wo, cout))?
-        .transpose(1, 2)?
-        .reshape((n, cout, ho, wo))?)
+        .reshape((n * ho * wo, k * k * c))?
+        .contiguous()?)
 }
 
 impl HebbConv {
@@ -141,6 +151,110 @@ impl HebbConv {
             u = depthwise(&padded, &kern, size)?;
         }
         Ok(u)
+    }
+}
+
+impl HebbConv {
+    /// One learning pass in candle ops, as [`HebbConv::forward`] with
+    /// `learn`: the response to `x` (NCHW, any device) and, for a plastic
+    /// layer, its update, kept until [`HebbConv::apply_update_tensor`]. The
+    /// competition and the rule run in their candle forms
+    /// ([`Competition::compete_tensor`](super::competition::Competition::compete_tensor),
+    /// [`PlasticityRule::delta_tensor`](super::rule::PlasticityRule::delta_tensor)).
+    pub fn learn_tensor(&mut self, x: &Tensor) -> Result<Tensor> {
+        let s = &self.spec;
+        if s.depthwise {
+            return Err(Error::Engine(
+                "depthwise layers have no candle learning step yet".into(),
+            ));
+        }
+        let dev = x.device().clone();
+        let (n, cin, h, wd) = x.dims4()?;
+        if cin != s.cin {
+            return Err(Error::Shape(format!(
+                "layer expects {} input channels, got {cin}",
+                s.cin
+            )));
+        }
+        let (ho, wo) = self.out_hw(h, wd);
+        let fan = s.fan_in();
+        let p = patches(&reflect_pad(x, s.pad)?, s.k)?;
+        let w_fwd = Tensor::from_slice(&self.forward_weights(), (s.cout, fan), &dev)?;
+        let mut u = p.matmul(&w_fwd.t()?)?;
+        if s.activation == Activation::Cosine {
+            let norm = (p.sqr()?.sum_keepdim(1)? + 1e-8)?.sqrt()?;
+            u = u.broadcast_div(&norm)?;
+        }
+        let to_nchw = |rows: &Tensor| -> Result<Tensor> {
+            Ok(rows
+                .reshape((n, ho, wo, s.cout))?
+                .permute((0, 3, 1, 2))?
+                .contiguous()?)
+        };
+        let mut y = to_nchw(&u)?;
+        if let Some(kernel) = self.surround_kernel() {
+            let size = (kernel.len() as f64).sqrt() as usize;
+            let r = size / 2;
+            let kern = Tensor::from_slice(kernel, (1, size * size), &dev)?
+                .broadcast_as((s.cout, size * size))?
+                .contiguous()?;
+            let padded = y.pad_with_zeros(2, r, r)?.pad_with_zeros(3, r, r)?;
+            y = depthwise(&padded, &kern, size)?;
+            u = y
+                .permute((0, 2, 3, 1))?
+                .reshape((n * ho * wo, s.cout))?
+                .contiguous()?;
+        }
+        if s.plastic {
+            let w_learn = Tensor::from_slice(&self.learning_weights(), (s.cout, fan), &dev)?;
+            let post = self.competition.compete_tensor(&u, ho * wo)?;
+            let d = self.rule.delta_tensor(&p, &post, &w_learn)?;
+            self.pending_tensor = Some(d);
+        }
+        Ok(y)
+    }
+
+    /// The update the last [`HebbConv::learn_tensor`] computed, before its
+    /// normalisation (for tests that compare engines).
+    pub fn pending_delta_tensor(&self) -> Option<&Tensor> {
+        self.pending_tensor.as_ref()
+    }
+
+    /// The candle engine's [`HebbConv::apply_update`]: `w += rate · ΔW /
+    /// max|ΔW|`, with SoftHebb's per-unit rate where the layer has one, and
+    /// Dale's reflection; computed on the update's device.
+    pub fn apply_update_tensor(&mut self) -> Result<()> {
+        let Some(d) = self.pending_tensor.take() else {
+            return Ok(());
+        };
+        let s = &self.spec;
+        let max = d
+            .abs()?
+            .max_all()?
+            .to_dtype(candle_core::DType::F32)?
+            .to_scalar::<f32>()?;
+        if !max.is_finite() {
+            return Err(Error::Diverged(format!(
+                "non-finite Hebbian update in a {}→{} layer",
+                s.cin, s.cout
+            )));
+        }
+        let inv = 1.0 / (max as f64 + 1e-30);
+        let w = Tensor::from_slice(&self.w, d.shape(), d.device())?;
+        let step = match s.lr_norm_power {
+            Some(power) => {
+                let norm = w.sqr()?.sum_keepdim(1)?.sqrt()?;
+                let rate = ((norm - 1.0)?.abs()? + 1e-10)?.powf(power as f64)?;
+                d.broadcast_mul(&rate.affine(s.lr as f64 * inv, 0.0)?)?
+            }
+            None => d.affine(s.lr as f64 * inv, 0.0)?,
+        };
+        let mut w = (w + step)?;
+        if s.dale && s.dale_reflect {
+            w = w.abs()?;
+        }
+        self.w = w.flatten_all()?.to_vec1()?;
+        Ok(())
     }
 }
 

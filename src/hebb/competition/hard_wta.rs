@@ -31,6 +31,17 @@ impl Competition for HardWta {
             .collect();
         Ok(sparse_post(u, units, winners))
     }
+
+    fn compete_tensor(
+        &mut self,
+        u: &candle_core::Tensor,
+        _rows_per_image: usize,
+    ) -> Result<super::PostTensor> {
+        Ok(super::PostTensor {
+            a: (u * super::winner_mask(u)?)?,
+            decay: None,
+        })
+    }
 }
 
 #[cfg(test)]

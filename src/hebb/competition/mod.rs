@@ -38,6 +38,17 @@ pub struct Post {
     pub winners: Option<Vec<u32>>,
 }
 
+/// [`Post`] as tensors on the layer's device (the candle engine): `a` and
+/// `decay` are `rows × units`; no winner list, since the dense products
+/// are what a GPU does well.
+#[derive(Debug, Clone)]
+pub struct PostTensor {
+    /// Post-synaptic factor per (row, unit).
+    pub a: candle_core::Tensor,
+    /// Per (row, unit) weight of the decay term; `None` means `d = a`.
+    pub decay: Option<candle_core::Tensor>,
+}
+
 /// Marks a row in which no unit won.
 pub const NO_WINNER: u32 = u32::MAX;
 
@@ -48,6 +59,19 @@ pub trait Competition: Send {
     /// Competes along each row of `u` (`rows × units`); `rows_per_image`
     /// lets history-based modes tell images apart.
     fn compete(&mut self, u: &[f32], units: usize, rows_per_image: usize) -> Result<Post>;
+    /// [`Competition::compete`] in candle ops on `u` (`rows × units`, any
+    /// device), for the candle engine; the same values, to float rounding.
+    fn compete_tensor(
+        &mut self,
+        _u: &candle_core::Tensor,
+        _rows_per_image: usize,
+    ) -> Result<PostTensor> {
+        Err(crate::error::Error::Engine(format!(
+            "competition `{}` has no candle form yet (it has: {})",
+            self.name(),
+            TENSOR_FORMS.join(", ")
+        )))
+    }
     /// A weight change computed from the layer's input instead of by the
     /// rule (the report's printed statistical update), for a layer of
     /// `cout` units, kernel `k` and padding `pad`; `None` for the usual
@@ -94,6 +118,18 @@ pub enum ThresholdUpdate {
     Standard,
     /// The report's printed update.
     Report,
+}
+
+/// The modes with a candle form ([`Competition::compete_tensor`]).
+pub const TENSOR_FORMS: &[&str] = &["none", "hard_wta", "soft_wta"];
+
+/// The one-hot of each row's largest entry (`rows × units`, first on ties
+/// as [`argmax`]), in `u`'s dtype.
+pub(crate) fn winner_mask(u: &candle_core::Tensor) -> Result<candle_core::Tensor> {
+    let units = u.dim(1)?;
+    let win = u.argmax_keepdim(1)?;
+    let cols = candle_core::Tensor::arange(0u32, units as u32, u.device())?.unsqueeze(0)?;
+    Ok(cols.broadcast_eq(&win)?.to_dtype(u.dtype())?)
 }
 
 /// Every competition mode, in the order `hebbench params` lists them.

@@ -66,6 +66,23 @@ impl Competition for SoftWta {
             winners: None,
         })
     }
+
+    fn compete_tensor(
+        &mut self,
+        u: &candle_core::Tensor,
+        _rows_per_image: usize,
+    ) -> Result<super::PostTensor> {
+        // share = softmax(t·u) per row; the winner keeps +share, the others
+        // −share (2·mask − 1 flips their sign); d = a·u.
+        let share = candle_nn::ops::softmax_last_dim(&u.affine(self.t_invert as f64, 0.0)?)?;
+        let sign = super::winner_mask(u)?.affine(2.0, -1.0)?;
+        let a = (share * sign)?;
+        let decay = (&a * u)?;
+        Ok(super::PostTensor {
+            a,
+            decay: Some(decay),
+        })
+    }
 }
 
 #[cfg(test)]

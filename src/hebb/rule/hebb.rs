@@ -25,4 +25,13 @@ impl PlasticityRule for PlainHebb {
     fn delta(&mut self, x: &Correlator, post: &Post, _w: &[f32]) -> Result<Vec<f32>> {
         x.yx(&post.a, post.winners.as_deref())
     }
+
+    fn delta_tensor(
+        &mut self,
+        patches: &candle_core::Tensor,
+        post: &crate::hebb::competition::PostTensor,
+        _w: &candle_core::Tensor,
+    ) -> Result<candle_core::Tensor> {
+        Ok(post.a.t()?.matmul(patches)?)
+    }
 }

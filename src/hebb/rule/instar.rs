@@ -55,4 +55,17 @@ impl PlasticityRule for Instar {
         x.add_yx(&post.a, post.winners.as_deref(), &mut dw, true);
         Ok(dw)
     }
+
+    fn delta_tensor(
+        &mut self,
+        patches: &candle_core::Tensor,
+        post: &crate::hebb::competition::PostTensor,
+        w: &candle_core::Tensor,
+    ) -> Result<candle_core::Tensor> {
+        // Aᵀ·P − diag(Σ_rows d)·W.
+        let d = post.decay.as_ref().unwrap_or(&post.a);
+        let s = d.sum(0)?.unsqueeze(1)?;
+        let yx = post.a.t()?.matmul(patches)?;
+        Ok((yx - w.broadcast_mul(&s)?)?)
+    }
 }

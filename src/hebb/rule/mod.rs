@@ -127,7 +127,24 @@ pub trait PlasticityRule: Send {
     /// The raw weight change (`units × fan_in`), before the layer normalises
     /// it by its largest magnitude. `w` are the effective weights.
     fn delta(&mut self, x: &Correlator, post: &Post, w: &[f32]) -> Result<Vec<f32>>;
+    /// [`PlasticityRule::delta`] in candle ops, for the candle engine:
+    /// `patches` is `rows × fan_in`, `w` `units × fan_in`, on one device.
+    fn delta_tensor(
+        &mut self,
+        _patches: &candle_core::Tensor,
+        _post: &crate::hebb::competition::PostTensor,
+        _w: &candle_core::Tensor,
+    ) -> Result<candle_core::Tensor> {
+        Err(crate::error::Error::Engine(format!(
+            "learning rule `{}` has no candle form yet (it has: {})",
+            self.name(),
+            TENSOR_FORMS.join(", ")
+        )))
+    }
 }
+
+/// The rules with a candle form ([`PlasticityRule::delta_tensor`]).
+pub const TENSOR_FORMS: &[&str] = &["instar", "hebb"];
 
 /// A rule suites can name: its parameters and constructor. A new rule is
 /// one file implementing this and [`PlasticityRule`], plus one
