@@ -327,3 +327,73 @@ fn the_candle_engine_names_what_it_cannot_run_yet() {
         "the error names the part and what exists: {e}"
     );
 }
+
+#[test]
+fn the_candle_hebbian_epoch_matches_the_cpu_kernels_through_whole_networks() {
+    // Whole networks learning on real images in both engines: after three
+    // batches every layer's weights, and the frozen features computed from
+    // them, agree. The SoftHebb soft-WTA row and the hard-WTA per-tap
+    // cosine rows (Lagani's too), at a quarter of the width.
+    let (x, _) = cifar_batch(64);
+    let hard = LayerOptions {
+        competition: "hard_wta".into(),
+        activation: Activation::Cosine,
+        cosine: CosineNorm::PerTap,
+        width: 0.25,
+        ..Default::default()
+    };
+    let cases: Vec<(&str, &str, LayerOptions)> = vec![
+        (
+            "soft-wta",
+            "softhebb",
+            LayerOptions {
+                competition: "soft_wta".into(),
+                lr: vec![0.08, 0.005, 0.01],
+                lr_norm_power: Some(0.5),
+                width: 0.25,
+                ..Default::default()
+            },
+        ),
+        ("hard-wta per-tap cosine", "softhebb", hard.clone()),
+        (
+            "surround",
+            "softhebb",
+            LayerOptions {
+                surround: true,
+                ..hard.clone()
+            },
+        ),
+        ("lagani", "lagani_short", hard.clone()),
+    ];
+    let flips = vec![false; 16];
+    for (name, arch, opts) in cases {
+        let mk = || {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+            HebbNet::build(arch, &opts, &mut rng).unwrap()
+        };
+        let (mut cpu, mut cdl) = (mk(), mk());
+        let idx: Vec<usize> = (0..48).collect();
+        for chunk in idx.chunks(16) {
+            let m = gather_chw(&x, chunk, &flips, 3, 32, 32);
+            let t = nchw(&m.data, (m.n, m.h, m.w, m.c), &Device::Cpu).unwrap();
+            cpu.forward(m, true).unwrap();
+            cdl.learn_tensor(&t).unwrap();
+        }
+        for (i, (a, b)) in cdl.layers().iter().zip(cpu.layers()).enumerate() {
+            let (e, _) = rel_err(&a.w, &b.w);
+            eprintln!("{name}: layer {i} weights {e:.1e}");
+            assert!(e < 1e-4, "{name}: layer {i} weights differ by {e:.1e}");
+        }
+        let probe: Vec<usize> = (48..64).collect();
+        let m = gather_chw(&x, &probe, &flips, 3, 32, 32);
+        let t = nchw(&m.data, (m.n, m.h, m.w, m.c), &Device::Cpu).unwrap();
+        let want = cpu.forward(m, false).unwrap();
+        let got = cdl.forward_tensor(&t, false, None).unwrap();
+        let (e, scale) = rel_err(&nhwc_of(&got), &want.data);
+        eprintln!("{name}: features {e:.1e} of {scale:.2e}");
+        assert!(
+            scale > 0.0 && e < 1e-4,
+            "{name}: features differ by {e:.1e}"
+        );
+    }
+}

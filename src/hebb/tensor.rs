@@ -268,6 +268,27 @@ pub fn batchnorm(bn: &BatchNorm, x: &Tensor) -> Result<Tensor> {
     Ok(x.broadcast_sub(&mean)?.broadcast_mul(&inv)?)
 }
 
+/// BatchNorm while learning, as [`BatchNorm::apply`] with `train`: `x`
+/// normalised by its own per-channel statistics (biased variance), and the
+/// running statistics moved towards them (unbiased variance).
+pub fn batchnorm_train(bn: &mut BatchNorm, x: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let rows = (n * h * w) as f64;
+    let mean = x.mean_keepdim((0, 2, 3))?;
+    let centred = x.broadcast_sub(&mean)?;
+    let var = centred.sqr()?.mean_keepdim((0, 2, 3))?;
+    let (m, v): (Vec<f32>, Vec<f32>) = (
+        mean.flatten_all()?.to_vec1()?,
+        var.flatten_all()?.to_vec1()?,
+    );
+    let unbiased = rows / (rows - 1.0).max(1.0);
+    for j in 0..c {
+        bn.mean[j] = (1.0 - bn.momentum) * bn.mean[j] + bn.momentum * m[j];
+        bn.var[j] = (1.0 - bn.momentum) * bn.var[j] + bn.momentum * (v[j] as f64 * unbiased) as f32;
+    }
+    Ok(centred.broadcast_div(&(var + bn.eps as f64)?.sqrt()?)?)
+}
+
 /// SoftHebb's Triangle: the mean over channels subtracted at each location,
 /// rectified, raised to `power` (a 1e-12 floor under the power keeps its
 /// gradient finite at zero; the value moves by under 1e-8).

@@ -95,6 +95,22 @@ pub trait Block: Send {
     /// The block's stages in forward order as `(kernel, stride, is a Hebbian
     /// layer)`: what a receptive-field size is computed from.
     fn geometry(&self) -> Vec<(usize, usize, bool)>;
+    /// [`Block::forward`] with `learn` in candle ops (the candle engine):
+    /// batch statistics recorded into the running ones, every layer's
+    /// update computed; `x` is NCHW on any device.
+    fn learn_tensor(&mut self, _x: &Tensor) -> Result<Tensor> {
+        Err(Error::Engine(format!(
+            "a {}-layer block has no candle learning pass yet (plain conv blocks have)",
+            self.layers().len()
+        )))
+    }
+    /// Applies the updates of the last [`Block::learn_tensor`].
+    fn apply_updates_tensor(&mut self) -> Result<()> {
+        for l in self.layers_mut() {
+            l.apply_update_tensor()?;
+        }
+        Ok(())
+    }
     /// Benchmarks: force the dense update even where winners are sparse.
     fn set_dense_update(&mut self, on: bool) {
         for l in self.layers_mut() {
@@ -208,6 +224,11 @@ impl Block for ConvBlock {
         let mut y = self.conv.forward(&x, learn)?;
         triangle(&mut y, self.power);
         Ok(pooled(y, self.pool))
+    }
+    fn learn_tensor(&mut self, x: &Tensor) -> Result<Tensor> {
+        let a = tt::batchnorm_train(&mut self.bn, x)?;
+        let y = self.conv.learn_tensor(&a)?;
+        pooled_tensor(&tt::triangle(&y, self.power)?, self.pool, false)
     }
     fn apply_updates(&mut self) {
         self.conv.apply_update();
@@ -561,6 +582,20 @@ impl HebbNet {
             for b in &mut self.blocks {
                 b.apply_updates();
             }
+        }
+        Ok(x)
+    }
+
+    /// [`HebbNet::forward`] with `learn` in the candle engine: `x` is NCHW
+    /// on any device; every layer learns from this batch, and the updates
+    /// are applied at the end.
+    pub fn learn_tensor(&mut self, x: &Tensor) -> Result<Tensor> {
+        let mut x = x.clone();
+        for b in &mut self.blocks {
+            x = b.learn_tensor(&x)?;
+        }
+        for b in &mut self.blocks {
+            b.apply_updates_tensor()?;
         }
         Ok(x)
     }
