@@ -298,6 +298,33 @@ fn a_suite_extends_another_overriding_params_and_merging_configs_by_name() {
 }
 
 #[test]
+fn an_extending_suite_can_keep_only_some_of_its_base_configs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("base.yaml"),
+        format!("{BASE}configs:\n  - name: a\n    params: {{readout: paper}}\n  - name: b\n    params: {{readout: softmax}}\n  - name: e\n    params: {{readout: bio}}\n"),
+    )
+    .unwrap();
+    let child = dir.path().join("child.yaml");
+    std::fs::write(&child, "extends: base.yaml\nname: c\nonly: [e, a]\n").unwrap();
+    let s = Suite::load(&child).unwrap();
+    let mut names: Vec<&str> = s.runs.iter().map(|r| r.name.as_str()).collect();
+    names.dedup(); // one run per seed
+    assert_eq!(
+        names,
+        ["a", "e"],
+        "the base's order, only the named configs"
+    );
+    // A name the base lacks is an error at its line, listing the valid ones.
+    std::fs::write(&child, "extends: base.yaml\nname: c\nonly: [a, zz]\n").unwrap();
+    let e = Suite::load(&child).unwrap_err().to_string();
+    assert!(
+        e.contains("child.yaml:3:") && e.contains("`zz`") && e.contains("a, b, e"),
+        "{e}"
+    );
+}
+
+#[test]
 fn an_error_in_a_later_config_points_at_that_config_and_names_every_missing_key() {
     // Both configs set `t_invert`; only the second one's is invalid: the
     // error points at the second's line, not the first key found.

@@ -12,6 +12,7 @@ use crate::data::transforms::{chw_to_hwc, normalise_channels};
 use crate::data::zca::Zca;
 use crate::error::{Error, Result};
 use crate::hebb::gemm::GemmProbe;
+use crate::hebb::tensor::nchw;
 use crate::hebb::{competition, rule};
 use crate::models::hebb_cnn::HebbNet;
 use crate::nhwc::gather_chw;
@@ -24,7 +25,7 @@ pub mod record;
 
 pub(crate) use params::neutral_options;
 use params::PINNED_PART_KEYS;
-pub use params::{HebbianCnnParams, Parsed, ZcaFit, ZcaLayout};
+pub use params::{Engine, HebbianCnnParams, Parsed, ZcaFit, ZcaLayout};
 use record::Recorder;
 
 /// The experiment kind `hebbian_cnn`.
@@ -43,10 +44,6 @@ impl Experiment for HebbianCnn {
 
     fn about(&self) -> &'static str {
         "report 003's Hebbian CNNs on CIFAR-10: one Hebbian epoch, then a dropout+linear classifier on frozen features"
-    }
-
-    fn cpu_only(&self) -> bool {
-        true
     }
 
     fn params(&self) -> Vec<crate::config::ParamGroup> {
@@ -147,6 +144,11 @@ impl Experiment for HebbianCnn {
         // sees the labelled ones of the budget.
         let split = ctx.label_split(&train.labels, (p.label_fraction, p.val_fraction), &mut out)?;
         let before = out.wall_s();
+        let head_device = if p.engine.uses_candle(&ctx.device)? {
+            ctx.device.clone()
+        } else {
+            candle_core::Device::Cpu
+        };
         out.epochs = timed(
             "classifier",
             (p.classifier_epochs * split.labelled.len()) as u64,
@@ -167,6 +169,7 @@ impl Experiment for HebbianCnn {
                     &schedule,
                     &mut ctx.rng(STREAM_HEAD),
                     &ctx.progress,
+                    &head_device,
                 )
             },
         )?;
@@ -352,6 +355,7 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
         },
     )?;
 
+    let candle = p.engine.uses_candle(&ctx.device)?;
     let mut net = HebbNet::build(&p.arch, &p.layer_options()?, &mut ctx.rng(STREAM_INIT))?;
     out.summary
         .insert("parameters".into(), net.parameters() as f64);
@@ -386,7 +390,11 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
                     .collect();
                 let x = gather_chw(&xtr, chunk, &flips, c, h, w);
                 recorder.before_batch(&net, step);
-                net.forward(x, true)?;
+                if candle {
+                    net.learn_tensor(&nchw(&x.data, (x.n, x.h, x.w, x.c), &ctx.device)?)?;
+                } else {
+                    net.forward(x, true)?;
+                }
                 recorder.after_batch(&net, step);
                 step += 1;
                 flops += dense_hebbian_flops(&net);
@@ -411,7 +419,15 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
         timed("features", images as u64, &mut out.phases, || {
             let bar = ctx.progress.bar(images as u64, "features");
             let mut run = |x: &[f32], n: usize, flip: bool| -> Result<FeatureStore> {
-                extract(&mut net, x, n, flip, (c, h, w), &bar)
+                extract(
+                    &mut net,
+                    x,
+                    n,
+                    flip,
+                    (c, h, w),
+                    candle.then_some(&ctx.device),
+                    &bar,
+                )
             };
             let f_train = run(&xtr, n, false)?;
             let f_flip = p.flip.then(|| run(&xtr, n, true)).transpose()?;
@@ -614,23 +630,38 @@ fn embedding(ctx: &RunContext, f: &FeatureStore, labels: &[u8], out: &mut RunOut
     });
 }
 
-/// Runs the frozen network over `n` images and keeps the output features.
+/// Runs the frozen network over `n` images and keeps the output features
+/// (NHWC per image); in candle ops on `candle`'s device when given.
 fn extract(
     net: &mut HebbNet,
     x: &[f32],
     n: usize,
     flip: bool,
     (c, h, w): (usize, usize, usize),
+    candle: Option<&candle_core::Device>,
     bar: &indicatif::ProgressBar,
 ) -> Result<FeatureStore> {
     let mut store: Option<FeatureStore> = None;
     let idx: Vec<usize> = (0..n).collect();
     for chunk in idx.chunks(256) {
         let flips = vec![flip; chunk.len()];
-        let y = net.forward(gather_chw(x, chunk, &flips, c, h, w), false)?;
+        let m = gather_chw(x, chunk, &flips, c, h, w);
+        let (dim, data) = match candle {
+            Some(dev) => {
+                let y =
+                    net.forward_tensor(&nchw(&m.data, (m.n, m.h, m.w, m.c), dev)?, false, None)?;
+                let y = y.permute((0, 2, 3, 1))?;
+                let dim = y.elem_count() / chunk.len();
+                (dim, y.flatten_all()?.to_vec1::<f32>()?)
+            }
+            None => {
+                let y = net.forward(m, false)?;
+                (y.image_len(), y.data)
+            }
+        };
         store
-            .get_or_insert_with(|| FeatureStore::new(y.image_len()))
-            .push(&y.data)?;
+            .get_or_insert_with(|| FeatureStore::new(dim))
+            .push(&data)?;
         bar.inc(chunk.len() as u64);
     }
     store.ok_or_else(|| Error::Shape("no images to extract features from".into()))

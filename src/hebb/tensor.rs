@@ -178,6 +178,7 @@ impl HebbConv {
         }
         let (ho, wo) = self.out_hw(h, wd);
         let fan = s.fan_in();
+        self.last_macs = (n * ho * wo * s.cout * fan) as u64;
         let p = patches(&reflect_pad(x, s.pad)?, s.k)?;
         let w_fwd = Tensor::from_slice(&self.forward_weights(), (s.cout, fan), &dev)?;
         let mut u = p.matmul(&w_fwd.t()?)?;

@@ -124,6 +124,10 @@ pub struct SuiteDecl {
     /// seeds, matrix, exclude and include replace the base's when given.
     #[serde(default)]
     pub extends: Option<String>,
+    /// With `extends`: keep only the base's configs of these names (in the
+    /// base's order), e.g. the rows one engine can run.
+    #[serde(default)]
+    pub only: Vec<String>,
 }
 
 impl SuiteDecl {
@@ -134,6 +138,9 @@ impl SuiteDecl {
         self.experiment = child.experiment.or(self.experiment);
         self.seeds = child.seeds.or(self.seeds);
         self.params.extend(child.params);
+        if !child.only.is_empty() {
+            self.configs.retain(|c| child.only.contains(&c.name));
+        }
         if !child.matrix.is_empty() {
             self.matrix = child.matrix;
         }
@@ -274,6 +281,25 @@ impl Suite {
             },
             other => other,
         })?;
+        if let Some(bad) = decl
+            .only
+            .iter()
+            .find(|n| !base_decl.configs.iter().any(|c| &c.name == *n))
+        {
+            return Err(Error::Suite {
+                file,
+                line: line_of(&text, "only"),
+                msg: format!(
+                    "`only` names `{bad}`, which {base} does not define; it has: {}",
+                    base_decl
+                        .configs
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
         Ok((base_decl.extended_by(decl), text))
     }
 

@@ -192,9 +192,9 @@ pub fn train_head(
     s: &HeadSchedule,
     rng: &mut impl Rng,
     progress: &Progress,
+    dev: &Device,
 ) -> Result<Vec<EpochMetrics>> {
     let start = std::time::Instant::now();
-    let dev = Device::Cpu;
     let dim = train.dim;
     // The report's init: W ~ 0.1105·U(0,1); bias as PyTorch, U(±1/√dim).
     let bound = 1.0 / (dim as f32).sqrt();
@@ -204,8 +204,8 @@ pub fn train_head(
     let b: Vec<f32> = (0..classes)
         .map(|_| bound * (2.0 * rng.random::<f32>() - 1.0))
         .collect();
-    let w = Var::from_tensor(&Tensor::from_vec(w, (classes, dim), &dev)?)?;
-    let b = Var::from_tensor(&Tensor::from_vec(b, classes, &dev)?)?;
+    let w = Var::from_tensor(&Tensor::from_vec(w, (classes, dim), dev)?)?;
+    let b = Var::from_tensor(&Tensor::from_vec(b, classes, dev)?)?;
     let mut opt = AdamW::new(
         vec![w.clone(), b.clone()],
         ParamsAdamW {
@@ -250,9 +250,9 @@ pub fn train_head(
                     };
                 }
             }
-            let x = Tensor::from_vec(x, (chunk.len(), dim), &dev)?;
+            let x = Tensor::from_vec(x, (chunk.len(), dim), dev)?;
             let y: Vec<u32> = chunk.iter().map(|&i| train_labels[i] as u32).collect();
-            let y = Tensor::from_vec(y, chunk.len(), &dev)?;
+            let y = Tensor::from_vec(y, chunk.len(), dev)?;
             let z = x
                 .matmul(&w.as_tensor().t()?)?
                 .broadcast_add(b.as_tensor())?;
@@ -342,7 +342,7 @@ fn predict(
                 x
             }
         };
-        let x = Tensor::from_vec(rows, (idx.len(), f.dim), &Device::Cpu)?;
+        let x = Tensor::from_vec(rows, (idx.len(), f.dim), w.as_tensor().device())?;
         let z = x
             .matmul(&w.as_tensor().t()?)?
             .broadcast_add(b.as_tensor())?;
