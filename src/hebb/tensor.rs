@@ -5,7 +5,9 @@
 
 use candle_core::{Device, Tensor};
 
+use super::competition::PostTensor;
 use super::layer::{Activation, HebbConv};
+use super::rule::TensorCorrelator;
 use crate::error::{Error, Result};
 use crate::nhwc::{BatchNorm, PoolKind};
 
@@ -163,11 +165,6 @@ impl HebbConv {
     /// [`PlasticityRule::delta_tensor`](super::rule::PlasticityRule::delta_tensor)).
     pub fn learn_tensor(&mut self, x: &Tensor) -> Result<Tensor> {
         let s = &self.spec;
-        if s.depthwise {
-            return Err(Error::Engine(
-                "depthwise layers have no candle learning step yet".into(),
-            ));
-        }
         let dev = x.device().clone();
         let (n, cin, h, wd) = x.dims4()?;
         if cin != s.cin {
@@ -181,10 +178,23 @@ impl HebbConv {
         self.last_macs = (n * ho * wo * s.cout * fan) as u64;
         let p = patches(&reflect_pad(x, s.pad)?, s.k)?;
         let w_fwd = Tensor::from_slice(&self.forward_weights(), (s.cout, fan), &dev)?;
-        let mut u = p.matmul(&w_fwd.t()?)?;
+        let rows = n * ho * wo;
+        let mut u = if s.depthwise {
+            // u[r, c] = Σ_t p[r, t·C + c] · w[c, t].
+            p.reshape((rows, fan, s.cout))?
+                .broadcast_mul(&w_fwd.t()?.unsqueeze(0)?)?
+                .sum(1)?
+        } else {
+            p.matmul(&w_fwd.t()?)?
+        };
         if s.activation == Activation::Cosine {
-            let norm = (p.sqr()?.sum_keepdim(1)? + 1e-8)?.sqrt()?;
-            u = u.broadcast_div(&norm)?;
+            let sq = p.sqr()?;
+            let n2 = if s.depthwise {
+                sq.reshape((rows, fan, s.cout))?.sum(1)?
+            } else {
+                sq.sum_keepdim(1)?
+            };
+            u = u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?;
         }
         let to_nchw = |rows: &Tensor| -> Result<Tensor> {
             Ok(rows
@@ -208,8 +218,29 @@ impl HebbConv {
         }
         if s.plastic {
             let w_learn = Tensor::from_slice(&self.learning_weights(), (s.cout, fan), &dev)?;
-            let post = self.competition.compete_tensor(&u, ho * wo)?;
-            let d = self.rule.delta_tensor(&p, &post, &w_learn)?;
+            let post = if s.depthwise {
+                // Competition across the locations of each channel: one row
+                // per (image, channel), then back to one row per location.
+                let by_channel = y.reshape((n * s.cout, ho * wo))?;
+                let post = self.competition.compete_tensor(&by_channel, 1)?;
+                let back = |t: Tensor| -> Result<Tensor> {
+                    Ok(t.reshape((n, s.cout, ho * wo))?
+                        .transpose(1, 2)?
+                        .reshape((rows, s.cout))?
+                        .contiguous()?)
+                };
+                PostTensor {
+                    a: back(post.a)?,
+                    decay: post.decay.map(back).transpose()?,
+                }
+            } else {
+                self.competition.compete_tensor(&u, ho * wo)?
+            };
+            let corr = TensorCorrelator {
+                patches: &p,
+                depthwise: s.depthwise,
+            };
+            let d = self.rule.delta_tensor(&corr, &post, &w_learn)?;
             self.pending_tensor = Some(d);
         }
         Ok(y)

@@ -100,7 +100,7 @@ pub trait Block: Send {
     /// update computed; `x` is NCHW on any device.
     fn learn_tensor(&mut self, _x: &Tensor) -> Result<Tensor> {
         Err(Error::Engine(format!(
-            "a {}-layer block has no candle learning pass yet (plain conv blocks have)",
+            "this {}-layer block has no candle learning pass yet",
             self.layers().len()
         )))
     }
@@ -268,6 +268,13 @@ impl Block for SeparableBlock {
         triangle(&mut z, self.power);
         Ok(pooled(z, self.pool))
     }
+    fn learn_tensor(&mut self, x: &Tensor) -> Result<Tensor> {
+        let a = tt::batchnorm_train(&mut self.bn1, x)?;
+        let y = self.dw.learn_tensor(&a)?;
+        let y = tt::batchnorm_train(&mut self.bn2, &y)?;
+        let z = self.pw.learn_tensor(&y)?;
+        pooled_tensor(&tt::triangle(&z, self.power)?, self.pool, false)
+    }
     fn apply_updates(&mut self) {
         self.dw.apply_update();
         self.pw.apply_update();
@@ -343,6 +350,17 @@ impl Block for ResidualBlock {
         out.data.iter_mut().zip(&s.data).for_each(|(a, b)| *a += b);
         triangle(&mut out, self.power);
         Ok(pooled(out, self.pool))
+    }
+    fn learn_tensor(&mut self, x: &Tensor) -> Result<Tensor> {
+        let a = tt::batchnorm_train(&mut self.bn1, x)?;
+        let h = tt::triangle(&self.expand.learn_tensor(&a)?, self.power)?;
+        let h = tt::batchnorm_train(&mut self.bn2, &h)?;
+        let h = tt::triangle(&self.dw.learn_tensor(&h)?, self.power)?;
+        let h = tt::batchnorm_train(&mut self.bn3, &h)?;
+        let out = self.project.learn_tensor(&h)?;
+        let s = tt::batchnorm_train(&mut self.sc_bn, x)?;
+        let s = self.shortcut.learn_tensor(&s)?;
+        pooled_tensor(&tt::triangle(&(out + s)?, self.power)?, self.pool, false)
     }
     fn apply_updates(&mut self) {
         for l in [

@@ -28,10 +28,10 @@ impl PlasticityRule for PlainHebb {
 
     fn delta_tensor(
         &mut self,
-        patches: &candle_core::Tensor,
+        x: &super::TensorCorrelator,
         post: &crate::hebb::competition::PostTensor,
         _w: &candle_core::Tensor,
     ) -> Result<candle_core::Tensor> {
-        Ok(post.a.t()?.matmul(patches)?)
+        x.yx(&post.a)
     }
 }

@@ -58,14 +58,13 @@ impl PlasticityRule for Instar {
 
     fn delta_tensor(
         &mut self,
-        patches: &candle_core::Tensor,
+        x: &super::TensorCorrelator,
         post: &crate::hebb::competition::PostTensor,
         w: &candle_core::Tensor,
     ) -> Result<candle_core::Tensor> {
         // Aᵀ·P − diag(Σ_rows d)·W.
         let d = post.decay.as_ref().unwrap_or(&post.a);
         let s = d.sum(0)?.unsqueeze(1)?;
-        let yx = post.a.t()?.matmul(patches)?;
-        Ok((yx - w.broadcast_mul(&s)?)?)
+        Ok((x.yx(&post.a)? - w.broadcast_mul(&s)?)?)
     }
 }

@@ -97,6 +97,31 @@ impl Correlator<'_> {
     }
 }
 
+/// [`Correlator`] for the candle engine: the batch's patches as a tensor.
+pub struct TensorCorrelator<'a> {
+    /// `rows × (taps · cin)` patches, columns by (tap, channel).
+    pub patches: &'a candle_core::Tensor,
+    /// Depthwise layers: unit `c` sees only channel `c` of each patch.
+    pub depthwise: bool,
+}
+
+impl TensorCorrelator<'_> {
+    /// `Σ_rows a[row, unit] · x[row]` for every unit (`units × fan_in`).
+    pub fn yx(&self, a: &candle_core::Tensor) -> Result<candle_core::Tensor> {
+        if !self.depthwise {
+            return Ok(a.t()?.matmul(self.patches)?);
+        }
+        // Unit c, tap t: Σ_r a[r, c] · p[r, t·C + c].
+        let (rows, cols) = self.patches.dims2()?;
+        let c = a.dim(1)?;
+        let p = self.patches.reshape((rows, cols / c, c))?;
+        Ok(p.broadcast_mul(&a.unsqueeze(1)?)?
+            .sum(0)?
+            .t()?
+            .contiguous()?)
+    }
+}
+
 /// Sums a per-(row, unit) matrix over rows. Blocks of 256 rows are summed in
 /// parallel and the block sums added in order, so the result does not
 /// depend on how rayon happened to split the work.
@@ -127,11 +152,11 @@ pub trait PlasticityRule: Send {
     /// The raw weight change (`units × fan_in`), before the layer normalises
     /// it by its largest magnitude. `w` are the effective weights.
     fn delta(&mut self, x: &Correlator, post: &Post, w: &[f32]) -> Result<Vec<f32>>;
-    /// [`PlasticityRule::delta`] in candle ops, for the candle engine:
-    /// `patches` is `rows × fan_in`, `w` `units × fan_in`, on one device.
+    /// [`PlasticityRule::delta`] in candle ops, for the candle engine; `w`
+    /// is `units × fan_in`, on the patches' device.
     fn delta_tensor(
         &mut self,
-        _patches: &candle_core::Tensor,
+        _x: &TensorCorrelator,
         _post: &crate::hebb::competition::PostTensor,
         _w: &candle_core::Tensor,
     ) -> Result<candle_core::Tensor> {
