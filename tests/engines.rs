@@ -170,6 +170,14 @@ fn the_candle_forward_pass_matches_the_cpu_kernels_on_real_images() {
     }
 }
 
+/// A part named `name` with parameters `params`.
+fn crate_spec(name: &str, params: serde_json::Value) -> hebbench::config::PartSpec {
+    hebbench::config::PartSpec {
+        name: name.into(),
+        params: params.as_object().unwrap().clone(),
+    }
+}
+
 /// Largest |a − b| over the largest |b|.
 fn rel_err(a: &[f32], b: &[f32]) -> (f32, f32) {
     assert_eq!(a.len(), b.len());
@@ -244,6 +252,37 @@ fn the_candle_learning_step_matches_the_cpu_kernels_on_real_images() {
             },
         ),
         (
+            "bcm, hard-wta",
+            HebbConvSpec {
+                rule: "bcm".into(),
+                ..cos.clone()
+            },
+        ),
+        (
+            "temporal (window 20)",
+            HebbConvSpec {
+                competition: crate_spec("temporal", serde_json::json!({"temporal_window": 20})),
+                ..cos.clone()
+            },
+        ),
+        (
+            "temporal, the report's update",
+            HebbConvSpec {
+                competition: crate_spec(
+                    "temporal",
+                    serde_json::json!({"temporal_window": 20, "threshold_update": "report"}),
+                ),
+                ..cos.clone()
+            },
+        ),
+        (
+            "statistical (k = 3)",
+            HebbConvSpec {
+                competition: crate_spec("statistical", serde_json::json!({"stat_k": 3.0})),
+                ..cos.clone()
+            },
+        ),
+        (
             "presynaptic (replace)",
             HebbConvSpec {
                 presynaptic: Some(pre),
@@ -284,6 +323,13 @@ fn the_candle_learning_step_matches_the_cpu_kernels_on_real_images() {
         ),
     ];
     let flips = vec![false; 16];
+    // The hard-WTA update of the first batch: a threshold case must differ
+    // from it, or its threshold never acted and the case proves nothing.
+    let first = gather_chw(&x, &(0..16).collect::<Vec<_>>(), &flips, 3, 32, 32);
+    let mut hard =
+        HebbConv::new(cos.clone(), &mut rand_chacha::ChaCha8Rng::seed_from_u64(3)).unwrap();
+    hard.forward(&first, true).unwrap();
+    let hard_delta = hard.pending_delta().unwrap().to_vec();
     for (name, spec) in cases {
         let mut spec = spec;
         if name.starts_with("weight norm") {
@@ -313,6 +359,13 @@ fn the_candle_learning_step_matches_the_cpu_kernels_on_real_images() {
                 .to_vec1()
                 .unwrap();
             let (ed, scale) = rel_err(&d_cdl, &d_cpu);
+            if step == 0 && (name.contains("report") || name.starts_with("statistical")) {
+                let (diff, _) = rel_err(&d_cpu, &hard_delta);
+                assert!(
+                    diff > 1e-3,
+                    "{name}: its threshold never acted (update = hard-WTA's)"
+                );
+            }
             cpu.apply_update();
             cdl.apply_update_tensor().unwrap();
             let (ew, _) = rel_err(&cdl.w, &cpu.w);
@@ -338,7 +391,10 @@ fn the_candle_engine_names_what_it_cannot_run_yet() {
             cout: 4,
             k: 3,
             pad: 1,
-            competition: "temporal".into(),
+            competition: crate_spec(
+                "statistical",
+                serde_json::json!({"threshold_update": "report"}),
+            ),
             ..Default::default()
         },
         &mut rng,
@@ -348,7 +404,7 @@ fn the_candle_engine_names_what_it_cannot_run_yet() {
         candle_core::Tensor::zeros((1, 3, 8, 8), candle_core::DType::F32, &Device::Cpu).unwrap();
     let e = l.learn_tensor(&t).unwrap_err().to_string();
     assert!(
-        e.contains("temporal") && e.contains("soft_wta"),
+        e.contains("statistical") && e.contains("report") && e.contains("candle"),
         "the error names the part and what exists: {e}"
     );
 }

@@ -121,7 +121,7 @@ pub enum ThresholdUpdate {
 }
 
 /// The modes with a candle form ([`Competition::compete_tensor`]).
-pub const TENSOR_FORMS: &[&str] = &["none", "hard_wta", "soft_wta"];
+pub const TENSOR_FORMS: &[&str] = &["none", "hard_wta", "soft_wta", "temporal", "statistical"];
 
 /// The one-hot of each row's largest entry (`rows × units`, first on ties
 /// as [`argmax`]), in `u`'s dtype.
@@ -130,6 +130,34 @@ pub(crate) fn winner_mask(u: &candle_core::Tensor) -> Result<candle_core::Tensor
     let win = u.argmax_keepdim(1)?;
     let cols = candle_core::Tensor::arange(0u32, units as u32, u.device())?.unsqueeze(0)?;
     Ok(cols.broadcast_eq(&win)?.to_dtype(u.dtype())?)
+}
+
+/// The candle form of a threshold competition's post factor: `thr`
+/// broadcasts against `u` (`rows × units`). `standard`: the largest unit
+/// above its threshold keeps `u` (first on ties; none above, no winner);
+/// `report` ([`report_post`]): `m = u` above threshold, else 0, the winner
+/// is `argmax m` with factor `u²`, and a row whose top `m` is 0 learns
+/// nothing.
+pub(crate) fn threshold_post_tensor(
+    u: &candle_core::Tensor,
+    thr: &candle_core::Tensor,
+    report: bool,
+) -> Result<PostTensor> {
+    let above = u.broadcast_gt(thr)?;
+    let floor = if report { 0f64 } else { f64::NEG_INFINITY };
+    let m = above.where_cond(u, &u.ones_like()?.affine(0.0, floor)?)?;
+    let top = m.max_keepdim(1)?;
+    let learns = if report {
+        top.ne(0f64)?
+    } else {
+        top.gt(f64::NEG_INFINITY)?
+    };
+    let mask = winner_mask(&m)?.broadcast_mul(&learns.to_dtype(u.dtype())?)?;
+    let factor = if report { u.sqr()? } else { u.clone() };
+    Ok(PostTensor {
+        a: (factor * mask)?,
+        decay: None,
+    })
 }
 
 /// Every competition mode, in the order `hebbench params` lists them.

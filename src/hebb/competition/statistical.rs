@@ -79,6 +79,25 @@ impl Competition for Statistical {
             .collect();
         Ok(sparse_post(u, units, winners))
     }
+
+    fn compete_tensor(
+        &mut self,
+        u: &candle_core::Tensor,
+        _rows_per_image: usize,
+    ) -> Result<super::PostTensor> {
+        if self.report {
+            return Err(crate::error::Error::Engine(
+                "the statistical competition's printed update (`threshold_update: report`) has no candle form yet".into(),
+            ));
+        }
+        // Threshold: the row's mean + k · its sample std; only the row's
+        // maximum can pass it, so the standard threshold post is the same.
+        let n = u.dim(1)? as f64;
+        let mean = u.mean_keepdim(1)?;
+        let var = (u.broadcast_sub(&mean)?.sqr()?.sum_keepdim(1)? / (n - 1.0).max(1.0))?;
+        let thr = (mean + (var.sqrt()? * self.k as f64)?)?;
+        super::threshold_post_tensor(u, &thr, false)
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ impl CompetitionKind for Temporal {
 pub struct Temporal {
     window: usize,
     history: VecDeque<Vec<f32>>,
+    /// The candle engine's history: `images × (rows_per_image · units)`.
+    history_t: Option<candle_core::Tensor>,
     /// The report's masked top-1 and `y²` post factor.
     report: bool,
 }
@@ -54,6 +56,7 @@ impl Temporal {
         Temporal {
             window: window.max(1),
             history: VecDeque::new(),
+            history_t: None,
             report,
         }
     }
@@ -125,6 +128,45 @@ impl Competition for Temporal {
             })
             .collect();
         Ok(sparse_post(u, units, winners))
+    }
+
+    fn compete_tensor(
+        &mut self,
+        u: &candle_core::Tensor,
+        rows_per_image: usize,
+    ) -> Result<super::PostTensor> {
+        let (rows, units) = u.dims2()?;
+        let per_image = rows_per_image * units;
+        if rows_per_image == 0 || rows % rows_per_image != 0 {
+            return Err(Error::Shape(
+                "temporal competition needs whole images per batch".into(),
+            ));
+        }
+        // The batch's images join the history (oldest dropped past the
+        // window), then each location's threshold is the mean over units
+        // of each unit's median there (the lower median, as the CPU form).
+        let imgs = u.reshape((rows / rows_per_image, per_image))?;
+        let hist = match self.history_t.take() {
+            Some(h) if h.dim(1)? != per_image => {
+                return Err(Error::Shape(
+                    "temporal competition is not supported on this layer shape".into(),
+                ))
+            }
+            Some(h) => candle_core::Tensor::cat(&[&h, &imgs], 0)?,
+            None => imgs,
+        };
+        let len = hist.dim(0)?;
+        let hist = hist.narrow(0, len.saturating_sub(self.window), len.min(self.window))?;
+        let h = hist.dim(0)?;
+        let sorted = hist.t()?.contiguous()?.sort_last_dim(true)?.0;
+        let median = sorted
+            .narrow(1, (h - 1) / 2, 1)?
+            .reshape((rows_per_image, units))?;
+        let thr = median.mean_keepdim(1)?; // rows_per_image × 1
+        self.history_t = Some(hist.contiguous()?);
+        // Row r of the batch is location r mod rows_per_image.
+        let thr = thr.repeat((rows / rows_per_image, 1))?;
+        super::threshold_post_tensor(u, &thr, self.report)
     }
 }
 

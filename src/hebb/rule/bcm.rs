@@ -68,4 +68,22 @@ impl PlasticityRule for Bcm {
             .collect();
         x.yx(&f, post.winners.as_deref())
     }
+
+    fn delta_tensor(
+        &mut self,
+        x: &super::TensorCorrelator,
+        post: &crate::hebb::competition::PostTensor,
+        _w: &candle_core::Tensor,
+    ) -> Result<candle_core::Tensor> {
+        // θ ← (1 − decay)·θ + decay·mean_rows(y²), kept on the host (one
+        // value per unit); then Δw = Σ y·(y − θ)·x.
+        let a = &post.a;
+        let msq: Vec<f32> = a.sqr()?.mean(0)?.to_vec1()?;
+        for (t, s) in self.theta.iter_mut().zip(msq) {
+            *t = (1.0 - self.decay) * *t + self.decay * s;
+        }
+        let theta =
+            candle_core::Tensor::from_slice(&self.theta, (1, self.theta.len()), a.device())?;
+        x.yx(&(a * a.broadcast_sub(&theta)?)?)
+    }
 }

@@ -169,7 +169,7 @@ pub trait PlasticityRule: Send {
 }
 
 /// The rules with a candle form ([`PlasticityRule::delta_tensor`]).
-pub const TENSOR_FORMS: &[&str] = &["instar", "hebb"];
+pub const TENSOR_FORMS: &[&str] = &["instar", "hebb", "bcm"];
 
 /// A rule suites can name: its parameters and constructor. A new rule is
 /// one file implementing this and [`PlasticityRule`], plus one
