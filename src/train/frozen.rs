@@ -22,9 +22,17 @@ use crate::progress::Progress;
 pub struct FeatureStore {
     /// Values per image.
     pub dim: usize,
-    /// Features, image after image, as f16.
+    /// Features, image after image, as f16 (divided by the row's scale).
     pub data: Vec<f16>,
+    /// Per row, the power of two its values were divided by to fit f16
+    /// (whose largest value is 65,504; a network without competition
+    /// reaches far beyond); empty while every row is unscaled.
+    pub scales: Vec<f32>,
 }
+
+/// Rows whose largest magnitude exceeds this are scaled by a power of two
+/// (half of f16's largest value, so rounding cannot overflow).
+const F16_ROOM: f32 = 32768.0;
 
 impl FeatureStore {
     /// An empty store of `dim`-wide features.
@@ -32,6 +40,7 @@ impl FeatureStore {
         FeatureStore {
             dim,
             data: Vec::new(),
+            scales: Vec::new(),
         }
     }
 
@@ -50,20 +59,48 @@ impl FeatureStore {
         if let Some(v) = rows.iter().find(|v| !v.is_finite()) {
             return Err(Error::Diverged(format!("feature value {v}")));
         }
-        self.data.extend(rows.iter().map(|&v| f16::from_f32(v)));
+        for row in rows.chunks(self.dim.max(1)) {
+            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let scale = if max > F16_ROOM {
+                (max / F16_ROOM).log2().ceil().exp2()
+            } else {
+                1.0
+            };
+            if scale != 1.0 && self.scales.is_empty() {
+                self.scales = vec![1.0; self.len()];
+            }
+            if !self.scales.is_empty() {
+                self.scales.push(scale);
+            }
+            self.data
+                .extend(row.iter().map(|&v| f16::from_f32(v / scale)));
+        }
         Ok(())
     }
 
+    /// Row `i`'s scale (see [`FeatureStore::scales`]).
+    fn scale(&self, i: usize) -> f32 {
+        self.scales.get(i).copied().unwrap_or(1.0)
+    }
+
     /// Writes the rows to `path` atomically: `HBFS`, the dimension and the
-    /// row count as little-endian u64, then the f16 values.
+    /// row count as little-endian u64, then the f16 values; a store with
+    /// scaled rows writes `HBF2` and the per-row f32 scales before them.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
         use std::io::Write;
         crate::atomic::write_with(path, |tmp| {
             let f = std::fs::File::create(tmp).at(tmp)?;
             let mut w = std::io::BufWriter::with_capacity(1 << 22, f);
-            w.write_all(b"HBFS").at(tmp)?;
+            w.write_all(if self.scales.is_empty() {
+                b"HBFS"
+            } else {
+                b"HBF2"
+            })
+            .at(tmp)?;
             w.write_all(&(self.dim as u64).to_le_bytes()).at(tmp)?;
             w.write_all(&(self.len() as u64).to_le_bytes()).at(tmp)?;
+            let scales: Vec<u8> = self.scales.iter().flat_map(|v| v.to_le_bytes()).collect();
+            w.write_all(&scales).at(tmp)?;
             for chunk in self.data.chunks(1 << 20) {
                 let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
                 w.write_all(&bytes).at(tmp)?;
@@ -80,20 +117,34 @@ impl FeatureStore {
     /// is missing, truncated or not a feature file (the caller recomputes).
     pub fn load(path: &std::path::Path) -> Option<FeatureStore> {
         let bytes = std::fs::read(path).ok()?;
-        if bytes.len() < 20 || &bytes[..4] != b"HBFS" {
+        if bytes.len() < 20 {
             return None;
         }
+        let scaled = match &bytes[..4] {
+            b"HBFS" => false,
+            b"HBF2" => true,
+            _ => return None,
+        };
         let dim = u64::from_le_bytes(bytes[4..12].try_into().ok()?) as usize;
         let rows = u64::from_le_bytes(bytes[12..20].try_into().ok()?) as usize;
-        let body = &bytes[20..];
-        if dim == 0 || body.len() != 2 * dim * rows {
+        let head = 20 + if scaled { 4 * rows } else { 0 };
+        if dim == 0 || bytes.len() != head + 2 * dim * rows {
             return None;
         }
-        let data = body
+        let scales = bytes[20..head]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let data: Vec<f16> = bytes[head..]
             .chunks_exact(2)
             .map(|b| f16::from_le_bytes([b[0], b[1]]))
             .collect();
-        Some(FeatureStore { dim, data })
+        // Entries written before rows were scaled could hold f16
+        // overflows (infinities): recompute rather than learn from them.
+        if data.par_iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        Some(FeatureStore { dim, data, scales })
     }
 
     /// Row `i` as f32 into `dst` (standardised when `norm` is given).
@@ -101,6 +152,10 @@ impl FeatureStore {
         let d = self.dim;
         // SIMD (F16C) conversion where the CPU has it.
         self.data[i * d..(i + 1) * d].convert_to_f32_slice(dst);
+        let s = self.scale(i);
+        if s != 1.0 {
+            dst.iter_mut().for_each(|v| *v *= s);
+        }
         if let Some((mean, inv)) = norm {
             for ((v, m), s) in dst.iter_mut().zip(mean).zip(inv) {
                 *v = (*v - m) * s;
@@ -122,9 +177,10 @@ impl FeatureStore {
         let n = self.len().max(1) as f64;
         let mut s = vec![0f64; d];
         let mut s2 = vec![0f64; d];
-        for row in self.data.chunks(d) {
+        for (i, row) in self.data.chunks(d).enumerate() {
+            let scale = self.scale(i) as f64;
             for (j, v) in row.iter().enumerate() {
-                let v = v.to_f32() as f64;
+                let v = v.to_f32() as f64 * scale;
                 s[j] += v;
                 s2[j] += v * v;
             }
@@ -371,5 +427,38 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
         assert!(FeatureStore::load(&path).is_none());
         assert!(FeatureStore::push(&mut s, &[f32::NAN, 0.0, 0.0]).is_err());
+    }
+
+    #[test]
+    fn rows_beyond_the_f16_range_are_kept_by_a_power_of_two_scale() {
+        // f16's largest value is 65,504: 1e6 would be stored as infinity
+        // (a NaN classifier loss, as the full-data no-competition row had).
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = FeatureStore::new(3);
+        s.push(&[1.0, -2.5, 0.125]).unwrap();
+        s.push(&[1e6, -3e5, 7.0]).unwrap();
+        assert_eq!(s.scales, vec![1.0, 32.0], "1e6 / 32768 → 2^5");
+        let got = s.gather(&[0, 1], None);
+        let want = [1.0, -2.5, 0.125, 1e6, -3e5, 7.0];
+        for (g, w) in got.iter().zip(want) {
+            // f16 keeps 11 significant bits: 1/2048 relative.
+            assert!((g - w).abs() <= w.abs() / 2048.0 + 1e-3, "{g} vs {w}");
+        }
+        let (mean, _) = s.moments();
+        assert!((mean[0] - 500_000.5).abs() < 500.0, "{}", mean[0]);
+        let path = dir.path().join("f.f16");
+        s.save(&path).unwrap();
+        let back = FeatureStore::load(&path).unwrap();
+        assert_eq!((back.data, back.scales), (s.data.clone(), s.scales.clone()));
+        // An unscaled store keeps the original format, byte for byte.
+        let mut plain = FeatureStore::new(1);
+        plain.push(&[2.0]).unwrap();
+        plain.save(&path).unwrap();
+        assert_eq!(&std::fs::read(&path).unwrap()[..4], b"HBFS");
+        // An old entry holding an overflow (f16 infinity) is a miss.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[20..22].copy_from_slice(&f16::INFINITY.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(FeatureStore::load(&path).is_none());
     }
 }
