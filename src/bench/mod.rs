@@ -254,6 +254,27 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
             run: Box::new(move || net.forward(x.clone(), true).map(|_| ())),
         });
     }
+    // The same steps in the candle engine (`engine: candle`), for the A/B
+    // of the two engines in the same minutes.
+    for (name, comp) in [
+        ("softhebb_step_candle/soft_wta", "soft_wta"),
+        ("softhebb_step_candle/hard_wta", "hard_wta"),
+    ] {
+        let opts = softhebb_options(comp, Activation::Plain, false);
+        let mut net = HebbNet::build("softhebb", &opts, &mut ChaCha8Rng::seed_from_u64(1))?;
+        let x = random_map(batch, 32, 32, 3, &mut rng);
+        let t =
+            crate::hebb::tensor::nchw(&x.data, (x.n, x.h, x.w, x.c), &candle_core::Device::Cpu)?;
+        net.learn_tensor(&t)?;
+        let flops: f64 = net.layers().iter().map(|l| 4.0 * l.last_macs as f64).sum();
+        out.push(Kernel {
+            name: name.into(),
+            flops,
+            counted: "dense forward + dense update: 4·Σ MACs over the 3 layers",
+            items: batch as f64,
+            run: Box::new(move || net.learn_tensor(&t).map(|_| ())),
+        });
+    }
     out.extend(models::kernels(quick)?);
     Ok(out)
 }
