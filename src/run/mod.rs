@@ -439,14 +439,22 @@ mod tests {
     fn cpu_only_kinds_refuse_another_device_and_say_which() {
         assert!(refuse_cpu_only(&["hebbian_cnn", "krotov"], DeviceChoice::Cpu).is_ok());
         assert!(refuse_cpu_only(&["krotov", "supervised"], DeviceChoice::Cuda).is_ok());
+        // hebbian_cnn has a candle engine, so it is not CPU-only.
         let e = refuse_cpu_only(
-            &["krotov", "hebbian_cnn", "backprop_cnn", "hebbian_cnn"],
+            &[
+                "krotov",
+                "hebbian_cnn",
+                "foldiak_bars",
+                "backprop_cnn",
+                "foldiak_bars",
+            ],
             DeviceChoice::Cuda,
         )
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("backprop_cnn, hebbian_cnn compute on the CPU only"),
+            e.contains("backprop_cnn, foldiak_bars compute on the CPU only")
+                && !e.contains("hebbian_cnn"),
             "{e}"
         );
     }
