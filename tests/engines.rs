@@ -26,6 +26,17 @@ fn cifar_batch(n: usize) -> (Vec<f32>, usize) {
     (x, n)
 }
 
+/// The SoftHebb soft-WTA row's options (SoftHebb's rates), quarter width.
+fn soft_wta_quarter() -> LayerOptions {
+    LayerOptions {
+        competition: "soft_wta".into(),
+        lr: vec![0.08, 0.005, 0.01],
+        lr_norm_power: Some(0.5),
+        width: 0.25,
+        ..Default::default()
+    }
+}
+
 #[test]
 fn the_candle_forward_pass_matches_the_cpu_kernels_on_real_images() {
     let (x, n) = cifar_batch(48);
@@ -41,17 +52,7 @@ fn the_candle_forward_pass_matches_the_cpu_kernels_on_real_images() {
     )
     .unwrap();
     let cases: Vec<(&str, &str, LayerOptions)> = vec![
-        (
-            "soft-wta",
-            "softhebb",
-            LayerOptions {
-                competition: "soft_wta".into(),
-                lr: vec![0.08, 0.005, 0.01],
-                lr_norm_power: Some(0.5),
-                width: 0.25,
-                ..Default::default()
-            },
-        ),
+        ("soft-wta", "softhebb", soft_wta_quarter()),
         (
             "hard-wta per-tap cosine",
             "softhebb",
@@ -442,17 +443,7 @@ fn the_candle_hebbian_epoch_matches_the_cpu_kernels_through_whole_networks() {
         ..Default::default()
     };
     let cases: Vec<(&str, &str, LayerOptions)> = vec![
-        (
-            "soft-wta",
-            "softhebb",
-            LayerOptions {
-                competition: "soft_wta".into(),
-                lr: vec![0.08, 0.005, 0.01],
-                lr_norm_power: Some(0.5),
-                width: 0.25,
-                ..Default::default()
-            },
-        ),
+        ("soft-wta", "softhebb", soft_wta_quarter()),
         ("hard-wta per-tap cosine", "softhebb", hard.clone()),
         (
             "surround",

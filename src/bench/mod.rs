@@ -245,14 +245,9 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
         }
         let x = random_map(batch, 32, 32, 3, &mut rng);
         net.forward(x.clone(), true)?;
-        let flops: f64 = net.layers().iter().map(|l| 4.0 * l.last_macs as f64).sum();
-        out.push(Kernel {
-            name: name.into(),
-            flops,
-            counted: "dense forward + dense update: 4·Σ MACs over the 3 layers",
-            items: batch as f64,
-            run: Box::new(move || net.forward(x.clone(), true).map(|_| ())),
-        });
+        out.push(step_kernel(name, batch, net, move |net| {
+            net.forward(x.clone(), true).map(|_| ())
+        }));
     }
     // The same steps in the candle engine (`engine: candle`), for the A/B
     // of the two engines in the same minutes.
@@ -266,17 +261,29 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
         let t =
             crate::hebb::tensor::nchw(&x.data, (x.n, x.h, x.w, x.c), &candle_core::Device::Cpu)?;
         net.learn_tensor(&t)?;
-        let flops: f64 = net.layers().iter().map(|l| 4.0 * l.last_macs as f64).sum();
-        out.push(Kernel {
-            name: name.into(),
-            flops,
-            counted: "dense forward + dense update: 4·Σ MACs over the 3 layers",
-            items: batch as f64,
-            run: Box::new(move || net.learn_tensor(&t).map(|_| ())),
-        });
+        out.push(step_kernel(name, batch, net, move |net| {
+            net.learn_tensor(&t).map(|_| ())
+        }));
     }
     out.extend(models::kernels(quick)?);
     Ok(out)
+}
+
+/// A whole-network learning step as a kernel: its FLOPs are those of the
+/// warm-up step already made on `net`.
+fn step_kernel(
+    name: &str,
+    batch: usize,
+    mut net: HebbNet,
+    mut step: impl FnMut(&mut HebbNet) -> Result<()> + 'static,
+) -> Kernel {
+    Kernel {
+        name: name.into(),
+        flops: net.layers().iter().map(|l| 4.0 * l.last_macs as f64).sum(),
+        counted: "dense forward + dense update: 4·Σ MACs over the 3 layers",
+        items: batch as f64,
+        run: Box::new(move || step(&mut net)),
+    }
 }
 
 /// Measures every kernel (optionally only names containing `filter`),
