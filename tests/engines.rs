@@ -219,6 +219,15 @@ fn the_candle_learning_step_matches_the_cpu_kernels_on_real_images() {
         competition: "hard_wta".into(),
         ..base.clone()
     };
+    // A 3×3 depthwise layer on the image's channels.
+    let dw = HebbConvSpec {
+        cin: 3,
+        cout: 3,
+        k: 3,
+        pad: 1,
+        depthwise: true,
+        ..cos.clone()
+    };
     let cases: Vec<(&str, HebbConvSpec)> = vec![
         (
             "soft-wta instar, SoftHebb's rate",
@@ -300,26 +309,16 @@ fn the_candle_learning_step_matches_the_cpu_kernels_on_real_images() {
         (
             "depthwise, per-tap cosine + surround",
             HebbConvSpec {
-                cin: 3,
-                cout: 3,
-                k: 3,
-                pad: 1,
-                depthwise: true,
                 surround: true,
-                ..cos.clone()
+                ..dw.clone()
             },
         ),
         (
             "depthwise Dale, reflected",
             HebbConvSpec {
-                cin: 3,
-                cout: 3,
-                k: 3,
-                pad: 1,
-                depthwise: true,
                 dale: true,
                 dale_reflect: true,
-                ..cos.clone()
+                ..dw.clone()
             },
         ),
     ];

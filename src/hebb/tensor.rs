@@ -144,16 +144,22 @@ impl HebbConv {
             u = u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?;
         }
         if let Some(kernel) = self.surround_kernel() {
-            let size = (kernel.len() as f64).sqrt() as usize;
-            let r = size / 2;
-            let kern = Tensor::from_slice(kernel, (1, size * size), dev)?
-                .broadcast_as((s.cout, size * size))?
-                .contiguous()?;
-            let padded = u.pad_with_zeros(2, r, r)?.pad_with_zeros(3, r, r)?;
-            u = depthwise(&padded, &kern, size)?;
+            u = surround(&u, kernel)?;
         }
         Ok(u)
     }
+}
+
+/// The surround's `size×size` DoG `kernel` (row-major) applied to every
+/// channel of NCHW `u`, zero-padded to keep its size.
+fn surround(u: &Tensor, kernel: &[f32]) -> Result<Tensor> {
+    let size = (kernel.len() as f64).sqrt() as usize;
+    let r = size / 2;
+    let kern = Tensor::from_slice(kernel, (1, size * size), u.device())?
+        .broadcast_as((u.dim(1)?, size * size))?
+        .contiguous()?;
+    let padded = u.pad_with_zeros(2, r, r)?.pad_with_zeros(3, r, r)?;
+    depthwise(&padded, &kern, size)
 }
 
 impl HebbConv {
@@ -204,13 +210,7 @@ impl HebbConv {
         };
         let mut y = to_nchw(&u)?;
         if let Some(kernel) = self.surround_kernel() {
-            let size = (kernel.len() as f64).sqrt() as usize;
-            let r = size / 2;
-            let kern = Tensor::from_slice(kernel, (1, size * size), &dev)?
-                .broadcast_as((s.cout, size * size))?
-                .contiguous()?;
-            let padded = y.pad_with_zeros(2, r, r)?.pad_with_zeros(3, r, r)?;
-            y = depthwise(&padded, &kern, size)?;
+            y = surround(&y, kernel)?;
             u = y
                 .permute((0, 2, 3, 1))?
                 .reshape((n * ho * wo, s.cout))?
