@@ -28,8 +28,9 @@ pub struct Zca {
 }
 
 impl Zca {
-    /// Fits on `x` (`n × d`, row-major).
-    pub fn fit(x: &[f32], n: usize, d: usize, eps: f32) -> Result<Zca> {
+    /// Fits on `x` (`n × d`, row-major), the covariance and the inverse
+    /// square root computed on `dev`.
+    pub fn fit(x: &[f32], n: usize, d: usize, eps: f32, dev: &Device) -> Result<Zca> {
         if n < 2 || x.len() != n * d {
             return Err(Error::Params(format!(
                 "ZCA needs at least two {d}-dimensional examples"
@@ -53,11 +54,10 @@ impl Zca {
                 (((s - nf * m * m) / (nf - 1.0)).max(0.0)).sqrt() as f32
             })
             .collect();
-        let dev = Device::Cpu;
         let xs = standardise(x, d, &mean, &std, eps);
-        let xt = Tensor::from_vec(xs, (n, d), &dev)?;
+        let xt = Tensor::from_vec(xs, (n, d), dev)?;
         let cov = (xt.t()?.matmul(&xt)? / (nf - 1.0))?.to_dtype(DType::F64)?;
-        let a = (cov + (Tensor::eye(d, DType::F64, &dev)? * eps as f64)?)?;
+        let a = (cov + (Tensor::eye(d, DType::F64, dev)? * eps as f64)?)?;
         let (z, residual, iterations) = inverse_sqrt(&a)?;
         Ok(Zca {
             mean,
@@ -69,16 +69,16 @@ impl Zca {
         })
     }
 
-    /// Whitens `x` (`n × d`) in place.
-    pub fn transform(&self, x: &mut [f32]) -> Result<()> {
+    /// Whitens `x` (`n × d`) in place, the product computed on `dev`.
+    pub fn transform(&self, x: &mut [f32], dev: &Device) -> Result<()> {
         let d = self.mean.len();
         let n = x.len() / d;
-        let z = Tensor::from_slice(&self.matrix, (d, d), &Device::Cpu)?;
+        let z = Tensor::from_slice(&self.matrix, (d, d), dev)?;
         for start in (0..n).step_by(4096) {
             let len = 4096.min(n - start);
             let block = &mut x[start * d..(start + len) * d];
             let xs = standardise(block, d, &self.mean, &self.std, self.eps);
-            let w: Vec<f32> = Tensor::from_vec(xs, (len, d), &Device::Cpu)?
+            let w: Vec<f32> = Tensor::from_vec(xs, (len, d), dev)?
                 .matmul(&z)?
                 .flatten_all()?
                 .to_vec1()?;
@@ -154,8 +154,8 @@ mod tests {
             x.push(t);
             x.push(t + 0.3 * (i as f32 * 1.7).cos());
         }
-        let zca = Zca::fit(&x, n, 2, 1e-6).unwrap();
-        zca.transform(&mut x).unwrap();
+        let zca = Zca::fit(&x, n, 2, 1e-6, &Device::Cpu).unwrap();
+        zca.transform(&mut x, &Device::Cpu).unwrap();
         let (mut c00, mut c01, mut c11) = (0f64, 0f64, 0f64);
         for r in x.chunks(2) {
             c00 += (r[0] * r[0]) as f64;

@@ -7,6 +7,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
+use super::engine::Engine;
 use super::{resolved, typed, Checked, Experiment, Params, Phase, RunContext, RunOutput};
 use crate::data::transforms::normalise_channels;
 use crate::error::{Error, Result};
@@ -58,6 +59,11 @@ crate::config! {
         /// Mirror each test image at random at every evaluation, as the
         /// report's test transform does (data.py L215, L224).
         pub test_flip: bool = false,
+        /// `auto` (the CPU kernels on the CPU, candle on any other device),
+        /// `kernels` (im2col and pools as hand-written CPU ops) or `candle`
+        /// (tensor ops on the run's device; the same logits and gradients
+        /// to float rounding, tests/engines.rs).
+        pub engine: Engine = (Engine::Auto),
     }
 }
 
@@ -78,10 +84,6 @@ impl Experiment for BackpropCnn {
             self.name(),
             self.about(),
         )]
-    }
-
-    fn cpu_only(&self) -> bool {
-        true
     }
 
     fn figures(
@@ -125,6 +127,7 @@ impl Experiment for BackpropCnn {
             ("activation", serde_json::json!("triangle")),
             ("shuffle", serde_json::json!(true)),
             ("test_flip", serde_json::json!(false)),
+            ("engine", serde_json::json!("auto")),
         ]
     }
 
@@ -139,12 +142,20 @@ impl Experiment for BackpropCnn {
         normalise_channels(&mut xtr, h * w);
         normalise_channels(&mut xte, h * w);
 
+        let candle = p.engine.uses_candle(&ctx.device)?;
+        let dev = if candle {
+            ctx.device.clone()
+        } else {
+            Device::Cpu
+        };
         let mut net = BpSoftHebb::new(
             p.width,
             p.init,
             p.activation,
             p.dropout,
             &mut ctx.rng(STREAM_INIT),
+            &dev,
+            candle,
         )?;
         let mut opt = AdamW::new(
             net.vars(),
@@ -164,7 +175,6 @@ impl Experiment for BackpropCnn {
             .progress
             .bar((p.epochs * n.div_ceil(p.batch)) as u64, "backprop epochs");
         let (mut train_s, mut eval_s) = (0f64, 0f64);
-        let dev = Device::Cpu;
         for epoch in 0..p.epochs {
             let start = std::time::Instant::now();
             if p.shuffle {

@@ -336,16 +336,22 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
     let train = ds.train.limited(p.train_limit, d);
     let test = ds.test.limited(p.test_limit, d);
     let (mut xtr, mut xte) = (train.unit_floats(), test.unit_floats());
+    let candle = p.engine.uses_candle(&ctx.device)?;
+    let pre_dev = if candle {
+        ctx.device.clone()
+    } else {
+        candle_core::Device::Cpu
+    };
     timed(
         "preprocess",
         (train.len() + test.len()) as u64,
         &mut out.phases,
         || match p.zca {
             Some(eps) => {
-                let zca = fitted_zca(ctx, d, eps as f32, p.zca_layout, p.zca_fit)?;
+                let zca = fitted_zca(ctx, d, eps as f32, (p.zca_layout, p.zca_fit), &pre_dev)?;
                 out.summary.insert("zca_residual".into(), zca.residual);
-                zca.transform(&mut xtr)?;
-                zca.transform(&mut xte)
+                zca.transform(&mut xtr, &pre_dev)?;
+                zca.transform(&mut xte, &pre_dev)
             }
             None => {
                 normalise_channels(&mut xtr, h * w);
@@ -355,7 +361,6 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
         },
     )?;
 
-    let candle = p.engine.uses_candle(&ctx.device)?;
     let mut net = HebbNet::build(&p.arch, &p.layer_options()?, &mut ctx.rng(STREAM_INIT))?;
     out.summary
         .insert("parameters".into(), net.parameters() as f64);
@@ -455,10 +460,21 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
 /// whitening then blows up the directions the subset never saw), and cached
 /// by dataset content, ε and variant: the fit takes about a minute,
 /// whatever the number of images.
-fn fitted_zca(ctx: &RunContext, d: usize, eps: f32, layout: ZcaLayout, fit: ZcaFit) -> Result<Zca> {
+fn fitted_zca(
+    ctx: &RunContext,
+    d: usize,
+    eps: f32,
+    (layout, fit): (ZcaLayout, ZcaFit),
+    fit_dev: &candle_core::Device,
+) -> Result<Zca> {
     let mut key_params = json!({ "eps": eps, "fit": "full training set" });
     if (layout, fit) != (ZcaLayout::Correct, ZcaFit::Train) {
         key_params = json!({ "eps": eps, "fit": fit, "layout": layout });
+    }
+    // A fit on another device rounds differently: its own entry (the CPU's
+    // key is unchanged).
+    if !fit_dev.is_cpu() {
+        key_params["device"] = json!(format!("{:?}", fit_dev.location()));
     }
     let key = crate::identity::run_hash(
         "zca",
@@ -469,7 +485,7 @@ fn fitted_zca(ctx: &RunContext, d: usize, eps: f32, layout: ZcaLayout, fit: ZcaF
     let dev = candle_core::Device::Cpu;
     let (t, _) = super::cached_tensors(ctx, &format!("zca-{key}"), || {
         let (x, n) = zca_fit_data(ctx, layout, fit);
-        let z = Zca::fit(&x, n, d, eps)?;
+        let z = Zca::fit(&x, n, d, eps, fit_dev)?;
         Ok(vec![
             (
                 "mean".into(),
@@ -799,13 +815,14 @@ mod tests {
                 .sum::<f64>()
                 / (n - 1) as f64
         };
-        let right = Zca::fit(&x, n, 4, 1e-3).unwrap();
+        let right = Zca::fit(&x, n, 4, 1e-3, &candle_core::Device::Cpu).unwrap();
         let mut w = x.clone();
-        right.transform(&mut w).unwrap();
+        right.transform(&mut w, &candle_core::Device::Cpu).unwrap();
         assert!(cov01(&w, 0, 2).abs() < 0.05, "{}", cov01(&w, 0, 2));
-        let report = Zca::fit(&chw_to_hwc(&x, 2, 2), n, 4, 1e-3).unwrap();
+        let report =
+            Zca::fit(&chw_to_hwc(&x, 2, 2), n, 4, 1e-3, &candle_core::Device::Cpu).unwrap();
         let mut w = x.clone();
-        report.transform(&mut w).unwrap();
+        report.transform(&mut w, &candle_core::Device::Cpu).unwrap();
         assert!(cov01(&w, 0, 2).abs() > 0.3, "{}", cov01(&w, 0, 2));
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod backprop_cnn;
 pub mod defaults;
+pub mod engine;
 pub mod figures;
 pub mod foldiak_bars;
 pub mod foldiak_mnist;

@@ -6,6 +6,9 @@
 //! pass is col2im, so the gradients are GEMMs too: candle's own CPU conv2d
 //! backward took ~8× its forward time here (measured: 2.04 s vs 0.26 s for
 //! the 384→1536 layer at batch 64), which would make five epochs take hours.
+//! Those custom ops are CPU kernels; the candle engine builds the same
+//! im2col and pools from tensor ops, so the network runs on any device and
+//! autograd derives the same gradients (tests/engines.rs).
 
 use candle_core::{CpuStorage, CustomOp1, Device, Layout, Shape, Tensor, Var, D};
 use rand::Rng;
@@ -208,6 +211,16 @@ impl CustomOp1 for PoolNhwc {
     }
 }
 
+/// [`Im2Col`] in candle ops, on any device: the same rows (image, y, x) and
+/// columns (tap, channel), zero-padded; its gradient comes from autograd.
+fn im2col_tensor(x: &Tensor, k: usize, pad: usize) -> Result<Tensor> {
+    let xp = x
+        .permute((0, 3, 1, 2))?
+        .pad_with_zeros(2, pad, pad)?
+        .pad_with_zeros(3, pad, pad)?;
+    crate::hebb::tensor::patches(&xp, k)
+}
+
 /// One conv stage of the baseline.
 struct Stage {
     w: Var,
@@ -231,6 +244,9 @@ pub struct BpSoftHebb {
     /// Dropout before the classifier.
     pub dropout: f32,
     activation: BpActivation,
+    /// The candle engine (tensor ops on `dev`) instead of the CPU kernels.
+    candle: bool,
+    dev: Device,
 }
 
 /// The nonlinearity after each conv.
@@ -257,21 +273,29 @@ pub enum BpInit {
 }
 
 impl BpSoftHebb {
-    /// Builds the network with `width`-scaled channels; draws from `rng`.
+    /// Builds the network with `width`-scaled channels on `dev`, computed
+    /// by the candle engine when `candle` (required off the CPU); draws
+    /// from `rng`, the same draws for either engine.
     pub fn new(
         width: f64,
         init: BpInit,
         activation: BpActivation,
         dropout: f32,
         rng: &mut impl Rng,
+        dev: &Device,
+        candle: bool,
     ) -> Result<Self> {
+        if !candle && !dev.is_cpu() {
+            return Err(crate::error::Error::Device(
+                "the backprop CPU kernels compute on the CPU only; use the candle engine".into(),
+            ));
+        }
         let ch = |c: usize| ((c as f64 * width).round() as usize).max(1);
         let plan = [
             (3, ch(96), 5, 2, 0.7, true),
             (ch(96), ch(384), 3, 1, 1.4, true),
             (ch(384), ch(1536), 3, 1, 1.0, false),
         ];
-        let dev = Device::Cpu;
         let mut stages = Vec::new();
         for (cin, cout, k, pad, power, max_pool) in plan {
             let fan = cin * k * k;
@@ -284,7 +308,7 @@ impl BpSoftHebb {
                 })
                 .collect();
             stages.push(Stage {
-                w: Var::from_tensor(&Tensor::from_vec(data, (fan, cout), &dev)?)?,
+                w: Var::from_tensor(&Tensor::from_vec(data, (fan, cout), dev)?)?,
                 k,
                 pad,
                 cout,
@@ -304,10 +328,12 @@ impl BpSoftHebb {
             .collect();
         Ok(BpSoftHebb {
             stages,
-            fc_w: Var::from_tensor(&Tensor::from_vec(fc, (features, 10), &dev)?)?,
-            fc_b: Var::from_tensor(&Tensor::from_vec(b, 10, &dev)?)?,
+            fc_w: Var::from_tensor(&Tensor::from_vec(fc, (features, 10), dev)?)?,
+            fc_b: Var::from_tensor(&Tensor::from_vec(b, 10, dev)?)?,
             dropout,
             activation,
+            candle,
+            dev: dev.clone(),
         })
     }
 
@@ -348,7 +374,11 @@ impl BpSoftHebb {
                 .broadcast_sub(&mean)?
                 .broadcast_div(&(var + 1e-5)?.sqrt()?)?
                 .reshape((n, h, w, c))?;
-            let cols = xn.contiguous()?.apply_op1(Im2Col { k: s.k, pad: s.pad })?;
+            let cols = if self.candle {
+                im2col_tensor(&xn, s.k, s.pad)?
+            } else {
+                xn.contiguous()?.apply_op1(Im2Col { k: s.k, pad: s.pad })?
+            };
             let ho = h + 2 * s.pad + 1 - s.k;
             let wo = w + 2 * s.pad + 1 - s.k;
             let y = cols.matmul(s.w.as_tensor())?;
@@ -382,7 +412,18 @@ impl BpSoftHebb {
                     p: 0,
                 }
             };
-            x = y.apply_op1(op)?;
+            x = if self.candle {
+                // Both activations are ≥ 0, so the zero pad of the tensor
+                // pools never wins a max, as the kernel's skipped pad.
+                let y = y.permute((0, 3, 1, 2))?;
+                let y = match op.kind {
+                    PoolKind::Max => crate::hebb::tensor::max_pool_first(&y, op.k, op.s, op.p)?,
+                    PoolKind::Avg => crate::hebb::tensor::pool(&y, op.kind, op.k, op.s, op.p)?,
+                };
+                y.permute((0, 2, 3, 1))?.contiguous()?
+            } else {
+                y.apply_op1(op)?
+            };
         }
         let n = x.dims()[0];
         let mut f = x.reshape((n, ()))?;
@@ -397,7 +438,7 @@ impl BpSoftHebb {
                     }
                 })
                 .collect();
-            let m = Tensor::from_vec(mask, f.shape(), f.device())?;
+            let m = Tensor::from_vec(mask, f.shape(), &self.dev)?;
             f = (f * m)?;
         }
         Ok(f.matmul(self.fc_w.as_tensor())?

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::super::Params;
 use crate::config::{Config, PartSpec};
 use crate::error::{Error, Result};
+pub use crate::experiments::engine::Engine;
 use crate::hebb::presynaptic::Presynaptic;
 use crate::hebb::{competition, rule, Activation, CosineNorm};
 use crate::models::hebb_cnn::{architecture_names, LayerOptions};
@@ -108,42 +109,14 @@ crate::config! {
         /// classifier: `auto` (the CPU kernels on the CPU, candle on any
         /// other device), `kernels` (the hand-written CPU kernels) or
         /// `candle` (candle tensor ops on the run's device; the same
-        /// arithmetic to float rounding, tests/engines.rs). ZCA, the
+        /// arithmetic to float rounding, tests/engines.rs). With candle, ZCA
+        /// is fitted and applied on the run's device too; the
         /// receptive-field ascent and the embedding run on the CPU.
         pub engine: Engine = (Engine::Auto),
         /// Gradient steps of the receptive-field ascent drawn in the report
         /// (the report's `visualize_filters` takes 500); 0 skips it. Changes
         /// only the figure, never a metric.
         pub rf_steps: usize = 500,
-    }
-}
-
-/// Which engine computes a `hebbian_cnn` run (see
-/// [`HebbianCnnParams::engine`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Engine {
-    /// The CPU kernels on the CPU, candle elsewhere.
-    #[default]
-    Auto,
-    /// The hand-written CPU kernels (the fastest on a CPU).
-    Kernels,
-    /// candle tensor ops, on any device.
-    Candle,
-}
-
-impl Engine {
-    /// Whether the run computes in candle ops on `dev`; an error for the
-    /// CPU kernels on another device, which would record a device they
-    /// never used.
-    pub fn uses_candle(self, dev: &candle_core::Device) -> crate::error::Result<bool> {
-        match (self, dev.is_cpu()) {
-            (Engine::Candle, _) | (Engine::Auto, false) => Ok(true),
-            (Engine::Auto | Engine::Kernels, true) => Ok(false),
-            (Engine::Kernels, false) => Err(crate::error::Error::Device(
-                "`engine: kernels` computes on the CPU only; use --device cpu, or `engine: candle` (or `auto`)".into(),
-            )),
-        }
     }
 }
 
