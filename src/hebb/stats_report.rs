@@ -94,6 +94,54 @@ pub fn delta(
     Ok(out)
 }
 
+/// [`delta`] in candle ops on any device: `x` NCHW before padding, `w`
+/// `cout × k·k·cin` in (tap, channel) order; sums in f32 (the kernel's are
+/// f64), so the two agree to f32 rounding (tests/engines.rs).
+pub fn delta_tensor(
+    x: &candle_core::Tensor,
+    w: &candle_core::Tensor,
+    k: usize,
+    pad: usize,
+    stat_k: f32,
+) -> Result<candle_core::Tensor> {
+    use crate::hebb::tensor::{patches, reflect_pad};
+    let (_, c, h, _) = x.dims4()?;
+    let cout = w.dim(0)?;
+    let xp = reflect_pad(x, pad)?;
+    let ho = h + 4 * pad + 1 - k;
+    let s = xp.dim(2)? + 1 - ho;
+    if s != 1 && s != k {
+        return Err(Error::Params(format!(
+            "the report's statistical update needs padding 0 or (k−1)/2, got k = {k}, padding {pad}"
+        )));
+    }
+    // The second, zero padding of the similarity.
+    let p = patches(
+        &xp.pad_with_zeros(2, pad, pad)?
+            .pad_with_zeros(3, pad, pad)?,
+        k,
+    )?;
+    let inv_norm = (w.sqr()?.sum_keepdim(1)?.sqrt()? + 1e-10)?.recip()?;
+    let sim = p.matmul(&w.t()?)?.broadcast_mul(&inv_norm.t()?)?;
+    drop(p);
+    let n = cout as f64;
+    let mean = sim.mean_keepdim(1)?;
+    let var = (sim.broadcast_sub(&mean)?.sqr()?.sum_keepdim(1)? / (n - 1.0).max(1.0))?;
+    let thr = (mean + (var.sqrt()? * stat_k as f64)?)?;
+    let a = super::competition::threshold_post_tensor(&sim, &thr, true)?.a;
+    let q = patches(&xp, s)?;
+    let yx = a.t()?.matmul(&q)?;
+    let hebb = if s == 1 {
+        yx.unsqueeze(1)?
+            .broadcast_as((cout, k * k, c))?
+            .reshape((cout, k * k * c))?
+    } else {
+        yx
+    };
+    let ysum = a.sum(0)?.unsqueeze(1)?;
+    Ok((hebb - w.broadcast_mul(&ysum)?)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -218,6 +218,10 @@ impl HebbConv {
         }
         if s.plastic {
             let w_learn = Tensor::from_slice(&self.learning_weights(), (s.cout, fan), &dev)?;
+            if let Some(d) = self.competition.layer_delta_tensor(x, &w_learn, s.k, s.pad) {
+                self.pending_tensor = Some(d?);
+                return Ok(y);
+            }
             let post = if s.depthwise {
                 // Competition across the locations of each channel: one row
                 // per (image, channel), then back to one row per location.

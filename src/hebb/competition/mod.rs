@@ -86,6 +86,17 @@ pub trait Competition: Send {
     ) -> Option<Result<Vec<f32>>> {
         None
     }
+    /// [`Competition::layer_delta`] in candle ops, for the candle engine:
+    /// `x` NCHW before padding, `w` `cout × k·k·cin`.
+    fn layer_delta_tensor(
+        &self,
+        _x: &candle_core::Tensor,
+        _w: &candle_core::Tensor,
+        _k: usize,
+        _pad: usize,
+    ) -> Option<Result<candle_core::Tensor>> {
+        None
+    }
     /// Whether the mode is defined on depthwise layers.
     fn supports_depthwise(&self) -> bool {
         true

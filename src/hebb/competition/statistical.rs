@@ -56,6 +56,17 @@ impl Competition for Statistical {
             .then(|| crate::hebb::stats_report::delta(x, w, cout, k, pad, self.k))
     }
 
+    fn layer_delta_tensor(
+        &self,
+        x: &candle_core::Tensor,
+        w: &candle_core::Tensor,
+        k: usize,
+        pad: usize,
+    ) -> Option<Result<candle_core::Tensor>> {
+        self.report
+            .then(|| crate::hebb::stats_report::delta_tensor(x, w, k, pad, self.k))
+    }
+
     fn supports_depthwise(&self) -> bool {
         !self.report
     }
@@ -86,8 +97,10 @@ impl Competition for Statistical {
         _rows_per_image: usize,
     ) -> Result<super::PostTensor> {
         if self.report {
+            // The layer learns by `layer_delta_tensor`; no rule runs.
             return Err(crate::error::Error::Engine(
-                "the statistical competition's printed update (`threshold_update: report`) has no candle form yet".into(),
+                "the statistical competition's printed update is a layer update, not a post factor"
+                    .into(),
             ));
         }
         // Threshold: the row's mean + k · its sample std; only the row's
