@@ -469,6 +469,17 @@ pub fn nchw(
 mod tests {
     use super::*;
 
+    /// `x`'s gradient in `grads`, flattened.
+    fn grad_of(grads: &candle_core::backprop::GradStore, x: &candle_core::Var) -> Vec<f32> {
+        grads
+            .get(x.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    }
+
     #[test]
     fn the_overlapping_max_pool_routes_each_gradient_to_its_maximum() {
         // Distinct positive values, NCHW 2×3×10×10, the report's 4×4 stride-2
@@ -492,13 +503,7 @@ mod tests {
             .collect();
         let gt = Tensor::from_vec(g.clone(), y.shape(), &Device::Cpu).unwrap();
         let grads = (&y * &gt).unwrap().sum_all().unwrap().backward().unwrap();
-        let got: Vec<f32> = grads
-            .get(x.as_tensor())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let got = grad_of(&grads, &x);
         let mut want = vec![0f32; n];
         for (o, &gv) in g.iter().enumerate() {
             let (plane, oy, ox) = (o / (ho * ho), (o / ho) % ho, o % ho);
@@ -551,13 +556,7 @@ mod tests {
         let y = max_pool_first(x.as_tensor(), 4, 2, 1).unwrap();
         assert_eq!(y.dims(), &[1, 2, 4, 4]);
         let g = y.sum_all().unwrap().backward().unwrap();
-        let gx: Vec<f32> = g
-            .get(x.as_tensor())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let gx = grad_of(&g, &x);
         assert_eq!(gx.iter().sum::<f32>(), 32.0);
         assert!(gx.iter().all(|v| v.fract() == 0.0), "{gx:?}");
         // The window at (0, 0) starts in the pad; its first real element is
