@@ -262,6 +262,7 @@ fn result_files_have_the_documented_columns() {
         ("test_f1", DataType::Float64),
         ("val_accuracy", DataType::Float64),
         ("val_f1", DataType::Float64),
+        ("val_loss", DataType::Float64),
         ("elapsed_s", DataType::Float64),
         ("s_norm_frac_within_10pct", DataType::Float64),
         ("s_frac_near_init", DataType::Float64),
@@ -398,6 +399,13 @@ fn a_label_budget_trains_on_fewer_labels_and_scores_a_validation_hold_out() {
         let v = metric(f, "val_accuracy");
         assert_eq!(v.len(), 3);
         assert!(v.iter().all(|a| (0.0..=1.0).contains(a)));
+        // And its loss, which training lowers on the full budget.
+        let vl = metric(f, "val_loss");
+        assert_eq!(vl.len(), 3);
+        assert!(vl.iter().all(|l| l.is_finite() && *l > 0.0), "{vl:?}");
+        if frac == 1.0 {
+            assert!(vl[2] < vl[0], "{vl:?}");
+        }
         let t = metric(f, "elapsed_s");
         assert!(t.windows(2).all(|w| w[1] >= w[0]), "{t:?}");
         assert!(t[0] >= metric(f, "unsupervised_wall_s")[0]);

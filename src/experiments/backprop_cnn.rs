@@ -247,6 +247,7 @@ impl Experiment for BackpropCnn {
                 train: None,
                 test_confusion: cm,
                 val,
+                val_loss: None,
                 elapsed_s: Some(train_s + eval_s),
             });
         }

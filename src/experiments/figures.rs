@@ -15,6 +15,15 @@ pub enum Colour {
     Signed,
     /// Grey, each tile min–max scaled.
     Grey,
+    /// `(n, 3, h, w)` data as RGB, one min–max scale over every tile and
+    /// channel (seed 001's `draw_weights`; the grid's colour bar shows the
+    /// range each channel's intensity spans).
+    SharedRgb {
+        /// Value drawn at zero intensity.
+        lo: f32,
+        /// Value drawn at full intensity.
+        hi: f32,
+    },
     /// Grey from black at `lo` to white at `hi`, one scale for every tile
     /// (the grid draws its colour bar).
     SharedGrey {
@@ -35,12 +44,23 @@ impl Colour {
     /// One scale over every tile of `data`: grey from its minimum to its
     /// maximum, or signed at its largest |value|.
     pub fn shared(data: &[f32], signed: bool) -> Colour {
+        Self::shared_as(data, signed, false)
+    }
+
+    /// [`Colour::shared`], or for RGB tiles ([`Colour::SharedRgb`]) one
+    /// min–max over all of `data`.
+    pub fn shared_as(data: &[f32], signed: bool, rgb: bool) -> Colour {
         let (lo, hi) = data
             .iter()
             .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
                 (a.min(v), b.max(v))
             });
-        if signed {
+        if rgb {
+            Colour::SharedRgb {
+                lo,
+                hi: hi.max(lo + 1e-12),
+            }
+        } else if signed {
             Colour::SharedSigned {
                 max: lo.abs().max(hi.abs()).max(1e-12),
             }
@@ -51,6 +71,69 @@ impl Colour {
             }
         }
     }
+}
+
+/// The first units of a weight matrix (`units × d`, a unit a row) that
+/// [`weight_tapestries`] draws: 400 of RGB images (seed 001's 20×20 grid),
+/// 100 otherwise.
+pub fn tapestry_artefact(w: &candle_core::Tensor) -> crate::error::Result<super::Artefact> {
+    let (units, d) = w.dims2()?;
+    let shown = units.min(if d == 3072 { 400 } else { 100 });
+    Ok(super::Artefact {
+        name: "w_tapestry".into(),
+        shape: vec![shown, d],
+        data: w.narrow(0, 0, shown)?.flatten_all()?.to_vec1()?,
+    })
+}
+
+/// The weight tapestries of `shape[0]` units of `shape[1]` pixels (the
+/// paper's Fig. 3 style): the first 100 in a 10×10 grid and, for RGB images
+/// with 400 units saved, seed 001's 20×20 grid. One colour scale per grid:
+/// signed for grey images, one min–max over the grid for RGB (seed 001's
+/// `draw_weights`).
+pub fn weight_tapestries(
+    shape: &[usize],
+    w: &[f32],
+    config: &str,
+    seed: u64,
+    what: &str,
+) -> Vec<FigureSpec> {
+    let d = shape[1];
+    let rgb = d == 3072;
+    let side = (d as f64).sqrt() as usize;
+    let (h, wd) = if rgb { (32, 32) } else { (side, side) };
+    let mut grids = vec![(shape[0].min(100), 10, "tapestry", 3)];
+    if rgb && shape[0] >= 400 {
+        grids.push((400, 20, "tapestry400", 2));
+    }
+    grids
+        .into_iter()
+        .map(|(n, cols, stem, scale)| {
+            let data = w[..n * d].to_vec();
+            let colour = Colour::shared_as(&data, true, rgb);
+            let scale_note = if rgb {
+                "RGB, one min–max scale over every unit and channel (seed 001's draw_weights); the bar: each channel's value at zero to full intensity"
+            } else {
+                "blue < 0 < red, one scale for every unit"
+            };
+            FigureSpec::Grid {
+                stem: stem.into(),
+                heading: format!("Weight tapestry ({cols}×{cols}): {config}"),
+                caption: format!("{what}, drawn as images (the paper's Fig. 3 style)."),
+                title: format!("{config}: weights of the first {n} hidden units"),
+                subtitle: format!("seed {seed}; {scale_note}"),
+                tiles: vec![Tiles {
+                    colour,
+                    data,
+                    n,
+                    h,
+                    w: wd,
+                }],
+                cols,
+                scale,
+            }
+        })
+        .collect()
 }
 
 /// `n` tiles of `h × w` pixels (times 3 for [`Colour::Rgb`]).
@@ -71,7 +154,8 @@ pub struct Tiles {
 impl Tiles {
     /// Values one tile takes.
     pub fn tile_len(&self) -> usize {
-        self.h * self.w * if self.colour == Colour::Rgb { 3 } else { 1 }
+        let rgb = matches!(self.colour, Colour::Rgb | Colour::SharedRgb { .. });
+        self.h * self.w * if rgb { 3 } else { 1 }
     }
 
     /// Whether the data holds the tiles it claims.

@@ -209,43 +209,21 @@ impl Experiment for Krotov {
         config: &str,
         seed: u64,
     ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
-        use super::figures::{Colour, FigureSpec, Tiles};
-        let Some((shape, w)) = arts.get("w_first100", 2)? else {
+        // Older results hold only the first 100 units.
+        let arts_w = match arts.get("w_tapestry", 2)? {
+            Some(w) => Some(w),
+            None => arts.get("w_first100", 2)?,
+        };
+        let Some((shape, w)) = arts_w else {
             return Ok(Vec::new());
         };
-        let d = shape[1];
-        let rgb = d == 3072;
-        let side = (d as f64).sqrt() as usize;
-        let (colour, h, wd) = if rgb {
-            (Colour::Rgb, 32, 32)
-        } else {
-            (Colour::shared(w, true), side, side)
-        };
-        Ok(vec![FigureSpec::Grid {
-            stem: "tapestry".into(),
-            heading: format!("Weight tapestry: {config}"),
-            caption:
-                "The learned synapses of hidden units, drawn as images (the paper's Fig. 3 style)."
-                    .into(),
-            title: format!("{config}: weights of the first {} hidden units", shape[0]),
-            subtitle: format!(
-                "seed {seed}; {}",
-                if rgb {
-                    "RGB, each unit min–max scaled on its own"
-                } else {
-                    "blue < 0 < red, one scale for every unit"
-                }
-            ),
-            tiles: vec![Tiles {
-                colour,
-                data: w.to_vec(),
-                n: shape[0],
-                h,
-                w: wd,
-            }],
-            cols: 10,
-            scale: 3,
-        }])
+        Ok(super::figures::weight_tapestries(
+            shape,
+            w,
+            config,
+            seed,
+            "The learned synapses of hidden units",
+        ))
     }
 
     fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {
@@ -333,13 +311,9 @@ impl Experiment for Krotov {
         out.summary
             .insert("unsupervised_cached".into(), if hit { 1.0 } else { 0.0 });
         convergence(&model, &w0, &mut out)?;
-        // The first 100 units, for the report's weight tapestry.
-        let shown = p.hidden.min(100);
-        out.artefacts.push(super::Artefact {
-            name: "w_first100".into(),
-            shape: vec![shown, d],
-            data: model.w.narrow(0, 0, shown)?.flatten_all()?.to_vec1()?,
-        });
+        // The units the report's weight tapestries draw.
+        out.artefacts
+            .push(super::figures::tapestry_artefact(&model.w)?);
 
         let (f_train, f_test, raw_mean) =
             timed("features", (n + test.len()) as u64, &mut out.phases, || {

@@ -83,6 +83,24 @@ impl Experiment for Supervised {
         )]
     }
 
+    fn figures(
+        &self,
+        arts: &super::figures::Artefacts,
+        config: &str,
+        seed: u64,
+    ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
+        let Some((shape, w)) = arts.get("w_tapestry", 2)? else {
+            return Ok(Vec::new());
+        };
+        Ok(super::figures::weight_tapestries(
+            shape,
+            w,
+            config,
+            seed,
+            "The hidden layer's weights after training by backprop (seed 001's BP-vs-BIO figure: compare with the krotov run's tapestry)",
+        ))
+    }
+
     fn check(&self, params: &Params) -> Result<Checked> {
         let p: SupervisedParams = typed(params)?;
         if !["mnist", "cifar10"].contains(&p.dataset.as_str()) {
@@ -111,6 +129,8 @@ impl Experiment for Supervised {
             xte.reshape((test.len(), c, h, w))?,
         );
         let mut rng = ctx.rng(STREAM_INIT);
+        // The hidden layer's weights, for the BP-vs-BIO tapestry.
+        let mut hidden_w = None;
         let model: Box<dyn Classifier> = match p.model {
             Model::Logreg => Box::new(LinearReadout::new(d, ds.classes, &mut rng, &ctx.device)?),
             Model::BasicCnn => {
@@ -121,22 +141,18 @@ impl Experiment for Supervised {
                 }
                 Box::new(BasicCnn::new(h, ds.classes, &mut rng, &ctx.device)?)
             }
-            Model::Bp => Box::new(Mlp::one_hidden(
-                d,
-                p.hidden,
-                true,
-                ds.classes,
-                &mut rng,
-                &ctx.device,
-            )?),
-            Model::LinearControl => Box::new(Mlp::one_hidden(
-                d,
-                p.hidden,
-                false,
-                ds.classes,
-                &mut rng,
-                &ctx.device,
-            )?),
+            Model::Bp | Model::LinearControl => {
+                let mlp = Mlp::one_hidden(
+                    d,
+                    p.hidden,
+                    p.model == Model::Bp,
+                    ds.classes,
+                    &mut rng,
+                    &ctx.device,
+                )?;
+                hidden_w = mlp.hidden_weights().cloned();
+                Box::new(mlp)
+            }
         };
         let schedule = ReadoutSchedule::new(p.epochs, p.batch, p.lr, p.lr_final);
         let mut out = RunOutput::default();
@@ -163,6 +179,10 @@ impl Experiment for Supervised {
                 )
             },
         )?;
+        if let Some(w) = hidden_w {
+            out.artefacts
+                .push(super::figures::tapestry_artefact(w.as_tensor())?);
+        }
         Ok(out)
     }
 }

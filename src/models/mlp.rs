@@ -104,6 +104,14 @@ impl Mlp {
     }
 }
 
+impl Mlp {
+    /// The hidden layer's weights (`hidden × inputs`, a unit a row), where
+    /// there is one: the variable training updates.
+    pub fn hidden_weights(&self) -> Option<&Var> {
+        self.hidden.as_ref().map(|(l, _, _)| &l.s)
+    }
+}
+
 impl Classifier for Mlp {
     fn vars(&self) -> Vec<Var> {
         let mut v = Vec::new();

@@ -152,6 +152,9 @@ pub fn all(runs: &Runs, out: &Path) -> Result<Drawn> {
     if let Some(f) = epochs(runs, out)? {
         figs.push(f);
     }
+    if let Some(f) = losses(runs, out)? {
+        figs.push(f);
+    }
     if let Some(f) = lines_learned(runs, out)? {
         figs.push(f);
     }
@@ -318,8 +321,62 @@ fn accuracy(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
 /// (epoch, accuracy) points of one curve.
 type Curve = Vec<(f64, f64)>;
 
+/// One per-epoch chart: for each configuration's lowest seed, `solid`
+/// (with dots), `dashed` and, where recorded, `dotted` against the epoch.
+struct EpochChart {
+    stem: &'static str,
+    title: &'static str,
+    heading: &'static str,
+    caption: String,
+    y_desc: &'static str,
+    /// Draw ×100 on a 0–100 axis.
+    percent: bool,
+    solid: &'static str,
+    dashed: &'static str,
+    dotted: Option<&'static str>,
+}
+
 fn epochs(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
-    let mut series: Vec<(String, Curve, Curve)> = Vec::new();
+    epoch_chart(
+        runs,
+        out,
+        &EpochChart {
+            stem: "epochs",
+            title: "Classifier training: accuracy per epoch",
+            heading: "Accuracy per classifier epoch",
+            caption: "Test accuracy (solid, dots), training accuracy (dashed) and, where a validation split is held out, validation accuracy (dotted) after each classifier epoch, lowest seed of each configuration (the report's Fig. 9).".into(),
+            y_desc: "accuracy (%)",
+            percent: true,
+            solid: "test_accuracy",
+            dashed: "train_accuracy",
+            dotted: Some("val_accuracy"),
+        },
+    )
+}
+
+/// Training and validation loss per epoch (the seed notebooks' loss
+/// curves), drawn only where some run recorded a validation loss.
+fn losses(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
+    epoch_chart(
+        runs,
+        out,
+        &EpochChart {
+            stem: "losses",
+            title: "Classifier training: loss per epoch",
+            heading: "Loss per classifier epoch",
+            caption: "Validation loss in evaluation mode (solid, dots) and the mean training loss over the epoch's batches (dashed), lowest seed of each configuration that holds out a validation split (the seed notebooks' `loss` and `val_loss`). Each kind's own loss: not comparable across readouts.".into(),
+            y_desc: "loss",
+            percent: false,
+            solid: "val_loss",
+            dashed: "train_loss",
+            dotted: None,
+        },
+    )
+}
+
+fn epoch_chart(runs: &Runs, out: &Path, spec: &EpochChart) -> Result<Option<Figure>> {
+    let mut series: Vec<(String, [Curve; 3])> = Vec::new();
+    let k = if spec.percent { 100.0 } else { 1.0 };
     for c in runs.configs() {
         let Some(run) = runs
             .of_config(&c)
@@ -329,17 +386,23 @@ fn epochs(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
             continue;
         };
         let e = run.floats("epoch");
-        let te = run.floats("test_accuracy");
-        let tr = run.floats("train_accuracy");
-        let pts = |v: &[Option<f64>]| -> Vec<(f64, f64)> {
+        let pts = |col: Option<&str>| -> Vec<(f64, f64)> {
+            let Some(col) = col else {
+                return Vec::new();
+            };
             e.iter()
-                .zip(v)
-                .filter_map(|(e, v)| Some((e.as_ref().copied()?, 100.0 * (*v)?)))
+                .zip(run.floats(col))
+                .filter_map(|(e, v)| Some((e.as_ref().copied()?, k * v?)))
+                .filter(|p| p.1.is_finite())
                 .collect()
         };
-        let (a, b) = (pts(&te), pts(&tr));
-        if a.len() > 1 {
-            series.push((c, a, b));
+        let curves = [
+            pts(Some(spec.solid)),
+            pts(Some(spec.dashed)),
+            pts(spec.dotted),
+        ];
+        if curves[0].len() > 1 {
+            series.push((c, curves));
         }
     }
     if series.is_empty() {
@@ -347,15 +410,26 @@ fn epochs(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
     }
     let max_e = series
         .iter()
-        .flat_map(|s| s.1.iter().map(|p| p.0))
+        .flat_map(|s| s.1[0].iter().map(|p| p.0))
         .fold(1.0, f64::max);
     let all: Vec<f64> = series
         .iter()
-        .flat_map(|s| s.1.iter().chain(s.2.iter()).map(|p| p.1))
+        .flat_map(|s| s.1.iter().flatten().map(|p| p.1))
         .collect();
-    let lo = (all.iter().cloned().fold(f64::INFINITY, f64::min) / 5.0).floor() * 5.0;
-    let hi =
-        ((all.iter().cloned().fold(f64::NEG_INFINITY, f64::max) / 5.0).ceil() * 5.0).min(100.0);
+    let (min, max) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let (lo, hi) = if spec.percent {
+        (
+            ((min / 5.0).floor() * 5.0).max(0.0),
+            ((max / 5.0).ceil() * 5.0).min(100.0),
+        )
+    } else {
+        let pad = 0.05 * (max - min).max(1e-9);
+        ((min - pad).max(0.0), max + pad)
+    };
     let mut svg = String::new();
     let legend_h = 22 * series.len() as u32;
     {
@@ -363,15 +437,12 @@ fn epochs(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
         root.fill(&WHITE).map_err(pe)?;
         let (top, bottom) = root.split_vertically(520);
         let mut chart = ChartBuilder::on(&top)
-            .caption(
-                "Classifier training: accuracy per epoch",
-                ("sans-serif", 20),
-            )
+            .caption(spec.title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(60)
             .margin_right(30)
-            .build_cartesian_2d(0.5..max_e + 0.5, lo.max(0.0)..hi)
+            .build_cartesian_2d(0.5..max_e + 0.5, lo..hi)
             .map_err(pe)?;
         chart
             .configure_mesh()
@@ -385,31 +456,36 @@ fn epochs(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
                 }
             })
             .x_desc("classifier epoch")
-            .y_desc("accuracy (%)")
+            .y_desc(spec.y_desc)
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(pe)?;
-        for (i, (_, test, train)) in series.iter().enumerate() {
+        for (i, (_, [solid, dashed, dotted])) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             chart
-                .draw_series(LineSeries::new(test.iter().cloned(), color.stroke_width(2)))
-                .map_err(pe)?;
-            if test.len() <= 30 {
-                chart
-                    .draw_series(test.iter().map(|p| Circle::new(*p, 3, color.filled())))
-                    .map_err(pe)?;
-            }
-            chart
-                .draw_series(DashedLineSeries::new(
-                    train.iter().cloned(),
-                    6,
-                    4,
-                    color.stroke_width(1),
+                .draw_series(LineSeries::new(
+                    solid.iter().cloned(),
+                    color.stroke_width(2),
                 ))
                 .map_err(pe)?;
+            if solid.len() <= 30 {
+                chart
+                    .draw_series(solid.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .map_err(pe)?;
+            }
+            for (curve, dash, gap) in [(dashed, 6, 4), (dotted, 2, 3)] {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        curve.iter().cloned(),
+                        dash,
+                        gap,
+                        color.stroke_width(1),
+                    ))
+                    .map_err(pe)?;
+            }
         }
         // Legend below the plot, one line per configuration.
-        for (i, (name, _, _)) in series.iter().enumerate() {
+        for (i, (name, _)) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             let y = 8 + 22 * i as i32;
             bottom
@@ -430,10 +506,10 @@ fn epochs(runs: &Runs, out: &Path) -> Result<Option<Figure>> {
     }
     Ok(Some(save_chart(
         out,
-        "epochs",
+        spec.stem,
         svg,
-        "Accuracy per classifier epoch",
-        "Test accuracy (solid, dots) and training accuracy (dashed) after each classifier epoch, lowest seed of each configuration (the report's Fig. 9).".into(),
+        spec.heading,
+        spec.caption.clone(),
     )?))
 }
 
@@ -697,6 +773,20 @@ fn render(
                 }
                 all.extend(match t.colour {
                     Colour::Rgb => rgb_tiles(&t.data, t.n, t.h, t.w),
+                    Colour::SharedRgb { lo, hi } => t
+                        .data
+                        .chunks(3 * t.h * t.w)
+                        .take(t.n)
+                        .map(|tile| Tile {
+                            w: t.w,
+                            h: t.h,
+                            rgb: (0..t.h * t.w)
+                                .map(|p| {
+                                    [0, 1, 2].map(|c| (tile[c * t.h * t.w + p] - lo) / (hi - lo))
+                                })
+                                .collect(),
+                        })
+                        .collect(),
                     Colour::Signed => signed_tiles(&t.data, t.n, t.h, t.w),
                     Colour::Grey => grey_tiles(&t.data, t.n, t.h, t.w),
                     Colour::SharedGrey { lo, hi } => t
@@ -728,7 +818,9 @@ fn render(
                 });
             }
             let bar = tiles.iter().find_map(|t| match t.colour {
-                Colour::SharedGrey { lo, hi } => Some(ColourBar::Grey(lo, hi)),
+                Colour::SharedGrey { lo, hi } | Colour::SharedRgb { lo, hi } => {
+                    Some(ColourBar::Grey(lo, hi))
+                }
                 Colour::SharedSigned { max } => Some(ColourBar::Signed(max)),
                 _ => None,
             });

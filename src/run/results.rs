@@ -199,6 +199,7 @@ impl RunRecord<'_> {
             let col = optional(&|e| e.val.as_ref().map(f));
             cols.push(col_f64s(&format!("val_{name}"), col));
         }
+        cols.push(col_f64s("val_loss", optional(&|e| e.val_loss)));
         cols.push(col_f64s("elapsed_s", optional(&|e| e.elapsed_s)));
 
         for (k, v) in &self.output.summary {

@@ -365,6 +365,7 @@ pub fn train_head(
             train: Some(tr),
             test_confusion: cm,
             val,
+            val_loss: None,
             elapsed_s: Some(start.elapsed().as_secs_f64()),
         });
         bar.set_message(format!("test {:.2}%", 100.0 * te.accuracy));

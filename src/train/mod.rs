@@ -28,6 +28,9 @@ pub struct EpochMetrics {
     /// The same scores on the held-out validation images (`val_fraction`),
     /// where there are some: what choices are made on.
     pub val: Option<Scores>,
+    /// The mean training loss on the validation images in evaluation mode
+    /// (the notebooks' `val_loss`), where the kind computes it.
+    pub val_loss: Option<f64>,
     /// Seconds since the run began when this epoch ended, counting every
     /// earlier phase (a phase reused from the feature cache at the time it
     /// took when computed), so accuracy can be drawn against wall-clock.

@@ -160,6 +160,37 @@ pub fn predict(model: &dyn Classifier, x: &Tensor, classes: usize) -> Result<Vec
     Ok(out)
 }
 
+/// `loss` over every row of `split`, in evaluation mode (a size-weighted
+/// mean of chunk means, so exactly the mean over the split).
+fn mean_loss(
+    model: &dyn Classifier,
+    loss: &dyn ReadoutLoss,
+    split: &Labelled,
+    classes: usize,
+) -> Result<f64> {
+    let n = split.features.dims()[0];
+    let dev = split.features.device();
+    let cols = Tensor::arange(0u32, classes as u32, dev)?.unsqueeze(0)?;
+    let mut total = 0f64;
+    let chunk = 10_000;
+    for start in (0..n).step_by(chunk) {
+        let len = chunk.min(n - start);
+        let labels: Vec<u32> = split.labels[start..start + len]
+            .iter()
+            .map(|&l| l as u32)
+            .collect();
+        let y = Tensor::from_vec(labels, len, dev)?;
+        let pm = y
+            .unsqueeze(1)?
+            .broadcast_eq(&cols)?
+            .to_dtype(DType::F32)?
+            .affine(2.0, -1.0)?;
+        let z = model.forward(&split.features.narrow(0, start, len)?, false)?;
+        total += loss.loss(&z, &y, &pm)?.to_scalar::<f32>()? as f64 * len as f64;
+    }
+    Ok(total / n.max(1) as f64)
+}
+
 /// Trains `model` with Adam, scoring train, validation (when given) and
 /// test after every epoch; `elapsed_s` counts from this call.
 #[allow(clippy::too_many_arguments)]
@@ -231,13 +262,16 @@ pub fn fit(
             classes,
         );
         let test_scores = scores_of(&cm, classes);
-        let val_scores = match &val {
-            Some(v) => Some(score(
-                &predict(model, v.features, classes)?,
-                v.labels,
-                classes,
-            )),
-            None => None,
+        let (val_scores, val_loss) = match &val {
+            Some(v) => (
+                Some(score(
+                    &predict(model, v.features, classes)?,
+                    v.labels,
+                    classes,
+                )),
+                Some(mean_loss(model, loss, v, classes)?),
+            ),
+            None => (None, None),
         };
         history.push(EpochMetrics {
             epoch: epoch as u32 + 1,
@@ -247,6 +281,7 @@ pub fn fit(
             train: Some(train_scores),
             test_confusion: cm,
             val: val_scores,
+            val_loss,
             elapsed_s: Some(start.elapsed().as_secs_f64()),
         });
         bar.set_message(format!("test {:.2}%", 100.0 * test_scores.accuracy));
