@@ -86,6 +86,23 @@ pub fn tapestry_artefact(w: &candle_core::Tensor) -> crate::error::Result<super:
     })
 }
 
+/// [`weight_tapestries`] of a run's saved `w_tapestry` (or, in older
+/// results, `w_first100`); none when it saved neither.
+pub fn saved_tapestries(
+    arts: &Artefacts,
+    config: &str,
+    seed: u64,
+    what: &str,
+) -> std::result::Result<Vec<FigureSpec>, String> {
+    let saved = match arts.get("w_tapestry", 2)? {
+        Some(w) => Some(w),
+        None => arts.get("w_first100", 2)?,
+    };
+    Ok(saved
+        .map(|(shape, w)| weight_tapestries(shape, w, config, seed, what))
+        .unwrap_or_default())
+}
+
 /// The weight tapestries of `shape[0]` units of `shape[1]` pixels (the
 /// paper's Fig. 3 style): the first 100 in a 10×10 grid and, for RGB images
 /// with 400 units saved, seed 001's 20×20 grid. One colour scale per grid:

@@ -209,21 +209,7 @@ impl Experiment for Krotov {
         config: &str,
         seed: u64,
     ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
-        // Older results hold only the first 100 units.
-        let arts_w = match arts.get("w_tapestry", 2)? {
-            Some(w) => Some(w),
-            None => arts.get("w_first100", 2)?,
-        };
-        let Some((shape, w)) = arts_w else {
-            return Ok(Vec::new());
-        };
-        Ok(super::figures::weight_tapestries(
-            shape,
-            w,
-            config,
-            seed,
-            "The learned synapses of hidden units",
-        ))
+        super::figures::saved_tapestries(arts, config, seed, "The learned synapses of hidden units")
     }
 
     fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {

@@ -89,16 +89,12 @@ impl Experiment for Supervised {
         config: &str,
         seed: u64,
     ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
-        let Some((shape, w)) = arts.get("w_tapestry", 2)? else {
-            return Ok(Vec::new());
-        };
-        Ok(super::figures::weight_tapestries(
-            shape,
-            w,
+        super::figures::saved_tapestries(
+            arts,
             config,
             seed,
             "The hidden layer's weights after training by backprop (seed 001's BP-vs-BIO figure: compare with the krotov run's tapestry)",
-        ))
+        )
     }
 
     fn check(&self, params: &Params) -> Result<Checked> {
