@@ -74,11 +74,14 @@ impl Colour {
 }
 
 /// The first units of a weight matrix (`units × d`, a unit a row) that
-/// [`weight_tapestries`] draws: 400 of RGB images (seed 001's 20×20 grid),
-/// 100 otherwise.
-pub fn tapestry_artefact(w: &candle_core::Tensor) -> crate::error::Result<super::Artefact> {
+/// [`weight_tapestries`] draws: up to `rgb_units` of RGB images (400 give
+/// seed 001's 20×20 grid), 100 otherwise.
+pub fn tapestry_artefact(
+    w: &candle_core::Tensor,
+    rgb_units: usize,
+) -> crate::error::Result<super::Artefact> {
     let (units, d) = w.dims2()?;
-    let shown = units.min(if d == 3072 { 400 } else { 100 });
+    let shown = units.min(if d == 3072 { rgb_units } else { 100 });
     Ok(super::Artefact {
         name: "w_tapestry".into(),
         shape: vec![shown, d],

@@ -299,7 +299,7 @@ impl Experiment for Krotov {
         convergence(&model, &w0, &mut out)?;
         // The units the report's weight tapestries draw.
         out.artefacts
-            .push(super::figures::tapestry_artefact(&model.w)?);
+            .push(super::figures::tapestry_artefact(&model.w, 400)?);
 
         let (f_train, f_test, raw_mean) =
             timed("features", (n + test.len()) as u64, &mut out.phases, || {

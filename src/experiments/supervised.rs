@@ -176,8 +176,9 @@ impl Experiment for Supervised {
             },
         )?;
         if let Some(w) = hidden_w {
+            // Seed 001 draws BP's weights in a 10×10 grid only.
             out.artefacts
-                .push(super::figures::tapestry_artefact(w.as_tensor())?);
+                .push(super::figures::tapestry_artefact(w.as_tensor(), 100)?);
         }
         Ok(out)
     }
