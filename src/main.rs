@@ -98,8 +98,9 @@ struct ListArgs {
 #[derive(clap::Args)]
 struct RunArgs {
     suite: PathBuf,
-    /// Only runs whose name contains this (or matches it, with `*`);
-    /// append `@SEED` to pick one seed, e.g. `SoftHebb-SoftWTA-Instar@0`.
+    /// Only runs whose name contains this (or matches it, with `*`; or is
+    /// it, with a leading `=`); append `@SEED` to pick one seed, e.g.
+    /// `SoftHebb-SoftWTA-Instar@0` or `=SoftHebb-SoftWTA-Instar@0`.
     #[arg(long)]
     filter: Option<String>,
     #[arg(long, value_enum, default_value = "cpu")]

@@ -163,6 +163,38 @@ configs:
 }
 
 #[test]
+fn filters_match_substrings_globs_exact_names_and_seeds() {
+    let text = "name: s
+experiment: krotov
+seeds: [0, 1]
+params: {p: 2.0, k: 2, delta: 0.4, eps0: 0.02, batch: 10, epochs: 1, readout_epochs: 1, readout: paper, hidden: 10}
+configs:
+  - name: SoftHebb-Backpropagation
+  - name: SoftHebb-Backpropagation/triangle
+  - name: Lagani-Backpropagation
+";
+    let s = Suite::parse(text, "x.yaml").unwrap();
+    let names = |f: &str| -> Vec<String> {
+        s.filtered(Some(f))
+            .iter()
+            .map(|r| format!("{}@{}", r.name, r.seed))
+            .collect()
+    };
+    assert_eq!(names("SoftHebb-Backprop").len(), 4);
+    assert_eq!(names("Backpropagation@1").len(), 3);
+    assert_eq!(
+        names("=SoftHebb-Backpropagation@0"),
+        ["SoftHebb-Backpropagation@0"]
+    );
+    assert!(names("=SoftHebb-Backprop").is_empty());
+    assert_eq!(
+        names("*triangle@1"),
+        ["SoftHebb-Backpropagation/triangle@1"]
+    );
+    assert_eq!(names("Lagani*n@0"), ["Lagani-Backpropagation@0"]);
+}
+
+#[test]
 fn neutral_options_leave_run_identity_unchanged_and_others_change_it() {
     // `cosine: kernel` is what hebbian_cnn computed before the option
     // existed: naming it must not change the run hash; `per_tap` must.

@@ -265,8 +265,77 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
             net.learn_tensor(&t).map(|_| ())
         }));
     }
+    // One `backprop_cnn` training step (forward, backward, Adam) at full
+    // width: what a full-data backprop row costs per batch. The candle
+    // engine's step takes ~9× as long on the CPU, so only the full bench
+    // times it.
+    out.push(bp_step_kernel(
+        "bp_step/softhebb_kernels",
+        batch,
+        false,
+        &mut rng,
+    )?);
+    if !quick {
+        out.push(bp_step_kernel(
+            "bp_step/softhebb_candle",
+            batch,
+            true,
+            &mut rng,
+        )?);
+    }
     out.extend(models::kernels(quick)?);
     Ok(out)
+}
+
+/// A `backprop_cnn` step on a random batch; FLOPs are the three GEMMs per
+/// layer (forward, input gradient, weight gradient), whether or not the
+/// first layer's input gradient is needed.
+fn bp_step_kernel(name: &str, batch: usize, candle: bool, rng: &mut ChaCha8Rng) -> Result<Kernel> {
+    use crate::models::bp_cnn::{BpActivation, BpInit, BpSoftHebb};
+    use candle_core::{Device, Tensor};
+    use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+    let dev = Device::Cpu;
+    let mut net = BpSoftHebb::new(
+        1.0,
+        BpInit::Hebbian,
+        BpActivation::Relu,
+        0.5,
+        rng,
+        &dev,
+        candle,
+    )?;
+    let mut opt = AdamW::new(
+        net.vars(),
+        ParamsAdamW {
+            lr: 0.01,
+            weight_decay: 0.0,
+            ..Default::default()
+        },
+    )?;
+    let x: Vec<f32> = (0..batch * 32 * 32 * 3)
+        .map(|_| rng.random::<f32>() * 2.0 - 1.0)
+        .collect();
+    let x = Tensor::from_vec(x, (batch, 32, 32, 3), &dev)?;
+    let labels: Vec<u32> = (0..batch).map(|i| (i % 10) as u32).collect();
+    let y = Tensor::from_vec(labels, batch, &dev)?;
+    let macs: usize = SOFTHEBB
+        .iter()
+        .map(|&(cin, cout, k, _, hw)| hw * hw * cout * cin * k * k)
+        .sum::<usize>()
+        + 1536 * 16 * 10;
+    let mut drop_rng = ChaCha8Rng::seed_from_u64(3);
+    Ok(Kernel {
+        name: name.into(),
+        flops: 3.0 * 2.0 * (batch * macs) as f64,
+        counted: "forward + input and weight gradients: 3 · 2·B·Σ MACs (convs and linear)",
+        items: batch as f64,
+        run: Box::new(move || {
+            let z = net.forward(&x, true, &mut drop_rng)?;
+            let loss = candle_nn::loss::cross_entropy(&z, &y)?;
+            opt.backward_step(&loss)?;
+            Ok(())
+        }),
+    })
 }
 
 /// A whole-network learning step as a kernel: its FLOPs are those of the

@@ -115,11 +115,14 @@ impl Experiment for BackpropCnn {
     }
 
     fn cost_estimate(&self, params: &Params) -> Option<f64> {
-        // The quick suite's 2,000-image quarter-width run: 9 ms an image and
-        // epoch; layers 2 and 3 grow with the square of the width.
+        // Per image and epoch on a 2-core VM: 9 ms measured at the quick
+        // suite's quarter width (2,000 images); at full width the step runs
+        // at 0.73 of GEMM (`hebbench bench --filter bp_step`), ~17 ms an
+        // image at the idle GEMM rate. The fixed part is the narrow GEMMs'
+        // inefficiency and the evaluation.
         let p: BackpropCnnParams = typed(params).ok()?;
         let n = p.train_limit.unwrap_or(50_000) as f64;
-        Some(p.epochs as f64 * n * 0.146 * p.width * p.width + 5.0)
+        Some(p.epochs as f64 * n * (0.0085 + 0.009 * p.width * p.width) + 5.0)
     }
 
     fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {

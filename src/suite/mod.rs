@@ -535,8 +535,13 @@ impl Suite {
     }
 }
 
-/// Substring match, or `*`-glob match when the pattern has a `*`.
+/// Substring match, `*`-glob match when the pattern has a `*`, or exact
+/// match when it starts with `=` (`=SoftHebb-Backpropagation` leaves out
+/// `SoftHebb-Backpropagation/triangle`).
 pub fn matches_pattern(name: &str, pattern: &str) -> bool {
+    if let Some(exact) = pattern.strip_prefix('=') {
+        return name == exact;
+    }
     if !pattern.contains('*') {
         return name.contains(pattern);
     }
