@@ -616,8 +616,19 @@ fn gate_cmd(a: GateArgs) -> Result<ExitCode> {
     })
 }
 
-/// `hebbench status`: one line a run, then the counts; exit 1 while any
-/// run is not done.
+/// Seconds as `45 s`, `12 min` or `3.4 h`.
+fn duration(s: f64) -> String {
+    if s < 90.0 {
+        format!("{s:.0} s")
+    } else if s < 5400.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+/// `hebbench status`: one line a run (a missing one with its kind's cost
+/// estimate), then the counts; exit 1 while any run is not done.
 fn status(
     s: &Suite,
     lock: &Lock,
@@ -628,6 +639,7 @@ fn status(
     use hebbench::run::RunState;
     let rows = hebbench::run::suite_status(s, lock, dirs, filter, shards);
     let (mut done, mut failed, mut missing) = (0, 0, 0);
+    let (mut todo_s, mut unestimated) = (0f64, 0usize);
     let mut by_shard = std::collections::BTreeMap::<usize, usize>::new();
     for (spec, state, owner) in &rows {
         let (word, detail) = match state {
@@ -648,7 +660,16 @@ fn status(
                 if let Some(o) = owner {
                     *by_shard.entry(*o).or_default() += 1;
                 }
-                ("missing", String::new())
+                let est = hebbench::run::shard::cost_estimate(spec);
+                match est {
+                    Some(c) => todo_s += c,
+                    None => unestimated += 1,
+                }
+                (
+                    "missing",
+                    est.map(|c| format!("(est. {})", duration(c)))
+                        .unwrap_or_default(),
+                )
             }
         };
         let shard = owner.map(|o| format!("shard {o}")).unwrap_or_default();
@@ -672,6 +693,17 @@ fn status(
             format!(" ({owners})")
         }
     );
+    if missing > unestimated {
+        println!(
+            "the missing runs' estimate: {} on a 2-core x86 VM{}",
+            duration(todo_s),
+            if unestimated > 0 {
+                format!(" (and {unestimated} runs whose kind gives no estimate)")
+            } else {
+                String::new()
+            }
+        );
+    }
     Ok(if done == rows.len() {
         ExitCode::SUCCESS
     } else {

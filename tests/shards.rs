@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hebbench::run::results::{final_value, result_files, summarize};
-use hebbench::run::shard::{assign, select, Shard};
+use hebbench::run::shard::{assign, cost_estimate, select, Shard};
 use hebbench::suite::Suite;
 
 fn root() -> PathBuf {
@@ -29,6 +29,26 @@ fn metrics(dir: &Path) -> BTreeMap<String, (String, Option<f64>)> {
             (s.run_hash, (s.status, acc))
         })
         .collect()
+}
+
+#[test]
+fn cost_estimates_exist_for_every_cnn_run_and_grow_with_the_work() {
+    let load = |name: &str| Suite::load(&root().join("suites").join(name)).unwrap();
+    let (full, quick) = (load("paper-table3.yaml"), load("paper-table3-quick.yaml"));
+    let est = |s: &Suite, name: &str| {
+        let r = s.runs.iter().find(|r| r.name == name).unwrap();
+        cost_estimate(r).unwrap_or_else(|| panic!("{name}: no estimate"))
+    };
+    for r in &full.runs {
+        assert!(cost_estimate(r).is_some(), "{}: no estimate", r.name);
+    }
+    for name in ["SoftHebb-Backpropagation", "SoftHebb-HardWTA/Cos-Instar"] {
+        assert!(est(&full, name) > 20.0 * est(&quick, name), "{name}");
+    }
+    // Lagani's small network costs less than SoftHebb's, the residual one more.
+    let softhebb = est(&full, "SoftHebb-Surround/HardWTA/Cos-Instar");
+    assert!(est(&full, "Lagani-HardWTA/Cos-Instar") < softhebb);
+    assert!(est(&full, "Residual_SoftHebb-Surround/HardWTA/Cos-Instar") > softhebb);
 }
 
 #[test]

@@ -46,20 +46,22 @@ impl std::fmt::Display for Shard {
     }
 }
 
+/// The run's kind's estimate of its seconds on a 2-core x86 VM, if the
+/// kind gives one (`Experiment::cost_estimate`).
+pub fn cost_estimate(run: &RunSpec) -> Option<f64> {
+    experiments::lookup(&run.experiment)
+        .ok()
+        .and_then(|e| e.cost_estimate(&run.params))
+        .filter(|v| v.is_finite() && *v > 0.0)
+}
+
 /// The shard (1-based) that owns each of `runs`, in their order, for
 /// `count` shards. Runs are balanced by the experiment kinds' cost
 /// estimates when every run has one, by count otherwise: largest first,
 /// each to the least-loaded shard, ties broken by run hash and shard index,
 /// so the partition depends only on the set of runs.
 pub fn assign(runs: &[&RunSpec], lock: &Lock, count: usize) -> Vec<usize> {
-    let costs: Vec<Option<f64>> = runs
-        .iter()
-        .map(|r| {
-            experiments::lookup(&r.experiment)
-                .ok()
-                .and_then(|e| e.cost_estimate(&r.params))
-        })
-        .collect();
+    let costs: Vec<Option<f64>> = runs.iter().map(|r| cost_estimate(r)).collect();
     let by_cost = costs
         .iter()
         .all(|c| c.is_some_and(|v| v.is_finite() && v > 0.0));
