@@ -301,6 +301,9 @@ fn panel(p: &ChartPanel, area: &DrawingArea<SVGBackend, plotters::coord::Shift>)
             let n = series[0].1.len();
             let (lo, hi) = fold(&mut series.iter().flat_map(|s| s.1.iter().copied()));
             let (lo, hi) = span(lo.min(0.0), hi.max(0.0));
+            // Headroom above the tallest bar for the legend (upper right),
+            // so that it never hides a bar.
+            let hi = hi + 0.35 * (hi - lo);
             let mut chart = axes(area, &p.label, p, (-0.5..n as f64 - 0.5, lo..hi), 8, &|v| {
                 format!("{v:.0}")
             })?;
