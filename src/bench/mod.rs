@@ -293,7 +293,7 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
 fn bp_step_kernel(name: &str, batch: usize, candle: bool, rng: &mut ChaCha8Rng) -> Result<Kernel> {
     use crate::models::bp_cnn::{BpActivation, BpInit, BpSoftHebb};
     use candle_core::{Device, Tensor};
-    use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+    use candle_nn::Optimizer;
     let dev = Device::Cpu;
     let mut net = BpSoftHebb::new(
         1.0,
@@ -304,14 +304,7 @@ fn bp_step_kernel(name: &str, batch: usize, candle: bool, rng: &mut ChaCha8Rng) 
         &dev,
         candle,
     )?;
-    let mut opt = AdamW::new(
-        net.vars(),
-        ParamsAdamW {
-            lr: 0.01,
-            weight_decay: 0.0,
-            ..Default::default()
-        },
-    )?;
+    let mut opt = net.adam(0.01)?;
     let x: Vec<f32> = (0..batch * 32 * 32 * 3)
         .map(|_| rng.random::<f32>() * 2.0 - 1.0)
         .collect();

@@ -3,7 +3,7 @@
 //! on the same data, flips and seeds as the Hebbian runs it is compared with.
 
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::Optimizer;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
@@ -160,14 +160,7 @@ impl Experiment for BackpropCnn {
             &dev,
             candle,
         )?;
-        let mut opt = AdamW::new(
-            net.vars(),
-            ParamsAdamW {
-                lr: p.lr,
-                weight_decay: 0.0,
-                ..Default::default()
-            },
-        )?;
+        let mut opt = net.adam(p.lr)?;
         // Only the labelled images of the budget are trained on.
         let mut out = RunOutput::default();
         let split = ctx.label_split(&train.labels, (p.label_fraction, p.val_fraction), &mut out)?;

@@ -337,6 +337,18 @@ impl BpSoftHebb {
         })
     }
 
+    /// Adam at rate `lr` over every variable, without weight decay (the
+    /// report's `optim.Adam`).
+    pub fn adam(&self, lr: f64) -> Result<candle_nn::AdamW> {
+        use candle_nn::Optimizer;
+        let params = candle_nn::ParamsAdamW {
+            lr,
+            weight_decay: 0.0,
+            ..Default::default()
+        };
+        Ok(candle_nn::AdamW::new(self.vars(), params)?)
+    }
+
     /// Every trainable variable.
     pub fn vars(&self) -> Vec<Var> {
         let mut v: Vec<Var> = self.stages.iter().map(|s| s.w.clone()).collect();
