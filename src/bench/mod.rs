@@ -267,7 +267,7 @@ pub fn kernels(quick: bool) -> Result<Vec<Kernel>> {
     }
     // One `backprop_cnn` training step (forward, backward, Adam) at full
     // width: what a full-data backprop row costs per batch. The candle
-    // engine's step takes ~9× as long on the CPU, so only the full bench
+    // engine's step takes ~8× as long on the CPU, so only the full bench
     // times it.
     out.push(bp_step_kernel(
         "bp_step/softhebb_kernels",

@@ -62,9 +62,8 @@ pub fn cost_estimate(run: &RunSpec) -> Option<f64> {
 /// so the partition depends only on the set of runs.
 pub fn assign(runs: &[&RunSpec], lock: &Lock, count: usize) -> Vec<usize> {
     let costs: Vec<Option<f64>> = runs.iter().map(|r| cost_estimate(r)).collect();
-    let by_cost = costs
-        .iter()
-        .all(|c| c.is_some_and(|v| v.is_finite() && v > 0.0));
+    // `cost_estimate` gives only finite, positive figures.
+    let by_cost = costs.iter().all(Option::is_some);
     let mut order: Vec<(f64, String, usize)> = runs
         .iter()
         .enumerate()
