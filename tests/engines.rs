@@ -610,9 +610,16 @@ fn the_candle_backprop_baseline_matches_the_cpu_kernels_on_real_images() {
                     .to_vec1::<f32>()
                     .unwrap()
             };
+            // Adam divides by the gradient's running RMS, so a component
+            // whose gradient is rounding noise in both engines can step by up
+            // to lr either way: the bound is a fraction of one step (lr 0.01).
             let (e, s) = rel_err(&flat(a), &flat(b));
             eprintln!("{activation:?} weights {j}: {e:.2e} of {s:.2e}");
-            assert!(e < 1e-4, "{activation:?}: weights {j} off by {e} of {s}");
+            assert!(
+                e * s < 0.01 * 0.01,
+                "{activation:?}: weights {j} off by {} (one Adam step is 0.01)",
+                e * s
+            );
         }
         // Evaluation: running BatchNorm statistics, no dropout.
         let m = gather_chw(&x, &(0..48).collect::<Vec<_>>(), &[false; 48], 3, 32, 32);

@@ -67,14 +67,22 @@ fn depthwise(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
 }
 
 /// A `k×k` correlation of an already padded `x` (NCHW) with `w` given as
-/// `cout × (k·k·cin)` rows in `[tap][channel]` order: the patches gathered
-/// by narrow slices, then one matmul. (candle's own `conv2d` backward goes
-/// through a CPU `conv_transpose2d` that is orders of magnitude slower.)
-fn conv(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
+/// `cout × (k·k·cin)` rows in `[tap][channel]` order, one matmul over the
+/// patches; under `cosine`, each response divided by its patch's norm.
+/// (candle's own `conv2d` backward goes through a CPU `conv_transpose2d`
+/// that is orders of magnitude slower.)
+fn conv(x: &Tensor, w: &Tensor, k: usize, cosine: bool) -> Result<Tensor> {
     let (n, _, h, wd) = x.dims4()?;
     let (ho, wo) = (h + 1 - k, wd + 1 - k);
     let cout = w.dim(0)?;
-    let u = patches(x, k)?.matmul(&w.t()?)?;
+    let p = patches(x, k)?;
+    let mut u = p.matmul(&w.t()?)?;
+    if cosine {
+        // The patch norms from the patches already gathered: one reduction,
+        // where a depthwise sum of squares would add k·k more graph nodes.
+        let n2 = p.sqr()?.sum_keepdim(1)?;
+        u = u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?;
+    }
     Ok(u.reshape((n, ho * wo, cout))?
         .transpose(1, 2)?
         .reshape((n, cout, ho, wo))?)
@@ -83,28 +91,40 @@ fn conv(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
 /// The `k×k` patches of an already padded `x` (NCHW) as `(n·ho·wo) ×
 /// (k·k·c)` rows, in the CPU engine's im2col order: rows by (image, y, x),
 /// columns by (tap, channel).
+///
+/// One `index_select` gathers every tap, so autograd sees one node (its
+/// backward one `index_add`) where k·k narrow slices would each cost a
+/// zero-padded copy and an addition of the whole input's size; the
+/// receptive-field ascent spent most of its time there.
 pub fn patches(x: &Tensor, k: usize) -> Result<Tensor> {
     let (n, c, h, wd) = x.dims4()?;
     let (ho, wo) = (h + 1 - k, wd + 1 - k);
-    let patches = if k == 1 {
-        x.clone()
-    } else {
-        let mut taps = Vec::with_capacity(k * k);
-        for dy in 0..k {
-            for dx in 0..k {
-                taps.push(x.narrow(2, dy, ho)?.narrow(3, dx, wo)?);
+    if k == 1 {
+        return Ok(x
+            .reshape((n, c, h * wd))?
+            .transpose(1, 2)?
+            .reshape((n * h * wd, c))?
+            .contiguous()?);
+    }
+    // Source pixel of (tap, y, x), taps in (dy, dx) order.
+    let mut idx = Vec::with_capacity(k * k * ho * wo);
+    for dy in 0..k {
+        for dx in 0..k {
+            for y in 0..ho {
+                for xx in 0..wo {
+                    idx.push(((y + dy) * wd + xx + dx) as u32);
+                }
             }
         }
-        Tensor::cat(&taps, 1)?
-    };
-    // (n, k·k·c, ho·wo) → (n·ho·wo, k·k·c), so that the product with the
-    // weights is one 2-D matmul (a batched one would broadcast, and copy, w
-    // per image).
-    Ok(patches
-        .reshape((n, k * k * c, ho * wo))?
-        .transpose(1, 2)?
-        .reshape((n * ho * wo, k * k * c))?
-        .contiguous()?)
+    }
+    let idx = Tensor::from_vec(idx, k * k * ho * wo, x.device())?;
+    // (n, c, k·k, ho·wo) → (n, ho·wo, k·k, c) → (n·ho·wo, k·k·c).
+    Ok(x.reshape((n, c, h * wd))?
+        .index_select(&idx, 2)?
+        .reshape((n, c, k * k, ho * wo))?
+        .permute((0, 3, 2, 1))?
+        .contiguous()?
+        .reshape((n * ho * wo, k * k * c))?)
 }
 
 impl HebbConv {
@@ -131,16 +151,12 @@ impl HebbConv {
                 &xp,
                 &Tensor::from_slice(&w, (s.cout, taps * s.cin), dev)?,
                 s.k,
+                s.activation == Activation::Cosine,
             )?
         };
-        if s.activation == Activation::Cosine {
+        if s.depthwise && s.activation == Activation::Cosine {
             let sq = xp.sqr()?;
-            let n2 = if s.depthwise {
-                depthwise(&sq, &Tensor::ones((s.cout, taps), sq.dtype(), dev)?, s.k)?
-            } else {
-                depthwise(&sq, &Tensor::ones((s.cin, taps), sq.dtype(), dev)?, s.k)?
-                    .sum_keepdim(1)?
-            };
+            let n2 = depthwise(&sq, &Tensor::ones((s.cout, taps), sq.dtype(), dev)?, s.k)?;
             u = u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?;
         }
         if let Some(kernel) = self.surround_kernel() {
