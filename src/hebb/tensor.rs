@@ -45,14 +45,31 @@ pub fn reflect_pad(x: &Tensor, p: usize) -> Result<Tensor> {
 
 /// `Σ_taps x[.., y+dy, x+dx] · w[c, tap]` for each channel: a depthwise
 /// `k×k` correlation of an already padded `x` with per-channel taps
-/// `w: (c, k·k)` (as narrow slices, so any channel count stays cheap).
+/// `w: (c, k·k)`, or `(1, k·k)` shared by every channel.
+///
+/// Without autograd, one narrow slice per tap keeps memory at two maps.
+/// Under autograd on the CPU (the receptive-field ascent) each slice's
+/// backward would pad a copy of the whole map, k·k of them a step, so
+/// there the correlation is one [`PlaneCorrelate`] op instead.
 fn depthwise(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
     let (_, c, h, wd) = x.dims4()?;
+    let rows = w.dim(0)?;
+    if rows != 1 && rows != c {
+        return Err(Error::Shape(format!(
+            "{rows} rows of depthwise taps for {c} channels"
+        )));
+    }
+    if x.track_op() && x.device().is_cpu() {
+        let taps = w.flatten_all()?.to_vec1::<f32>()?;
+        return Ok(x
+            .contiguous()?
+            .apply_op1(PlaneCorrelate { taps, rows, k })?);
+    }
     let (ho, wo) = (h + 1 - k, wd + 1 - k);
     let mut acc: Option<Tensor> = None;
     for dy in 0..k {
         for dx in 0..k {
-            let tap = w.narrow(1, dy * k + dx, 1)?.reshape((1, c, 1, 1))?;
+            let tap = w.narrow(1, dy * k + dx, 1)?.reshape((1, rows, 1, 1))?;
             let term = x
                 .narrow(2, dy, ho)?
                 .narrow(3, dx, wo)?
@@ -64,6 +81,85 @@ fn depthwise(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
         }
     }
     acc.ok_or_else(|| Error::Shape("an empty kernel".into()))
+}
+
+/// A valid `k×k` correlation of each NCHW plane with its channel's taps
+/// (`rows` = 1: one set for all), as one CPU op whose backward is the
+/// same op on the zero-padded cotangent with the taps rotated 180°: the
+/// adjoint of a valid correlation is the full convolution.
+struct PlaneCorrelate {
+    taps: Vec<f32>,
+    rows: usize,
+    k: usize,
+}
+
+impl candle_core::CustomOp1 for PlaneCorrelate {
+    fn name(&self) -> &'static str {
+        "plane-correlate"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let (n, c, h, wd) = layout.shape().dims4()?;
+        let k = self.k;
+        let (Some((start, end)), candle_core::CpuStorage::F32(all)) =
+            (layout.contiguous_offsets(), storage)
+        else {
+            candle_core::bail!("plane-correlate needs a contiguous f32 tensor")
+        };
+        if h < k || wd < k {
+            candle_core::bail!("a {h}×{wd} plane is smaller than the {k}×{k} kernel")
+        }
+        let (ho, wo) = (h + 1 - k, wd + 1 - k);
+        let x = &all[start..end];
+        let mut out = vec![0f32; n * c * ho * wo];
+        out.par_chunks_mut(ho * wo)
+            .zip(x.par_chunks(h * wd))
+            .enumerate()
+            .for_each(|(plane, (o, xp))| {
+                let row = if self.rows == 1 { 0 } else { plane % c };
+                let taps = &self.taps[row * k * k..(row + 1) * k * k];
+                for (t, &tap) in taps.iter().enumerate() {
+                    let (dy, dx) = (t / k, t % k);
+                    for y in 0..ho {
+                        let src = &xp[(y + dy) * wd + dx..][..wo];
+                        for (ov, &xv) in o[y * wo..(y + 1) * wo].iter_mut().zip(src) {
+                            *ov += tap * xv;
+                        }
+                    }
+                }
+            });
+        Ok((
+            candle_core::CpuStorage::F32(out),
+            candle_core::Shape::from((n, c, ho, wo)),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        _arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let k = self.k;
+        let mut taps = self.taps.clone();
+        for row in taps.chunks_mut(k * k) {
+            row.reverse();
+        }
+        let g = grad
+            .pad_with_zeros(2, k - 1, k - 1)?
+            .pad_with_zeros(3, k - 1, k - 1)?
+            .contiguous()?;
+        Ok(Some(g.apply_op1(PlaneCorrelate {
+            taps,
+            rows: self.rows,
+            k,
+        })?))
+    }
 }
 
 /// A `k×k` correlation of an already padded `x` (NCHW) with `w` given as
@@ -171,9 +267,7 @@ impl HebbConv {
 fn surround(u: &Tensor, kernel: &[f32]) -> Result<Tensor> {
     let size = (kernel.len() as f64).sqrt() as usize;
     let r = size / 2;
-    let kern = Tensor::from_slice(kernel, (1, size * size), u.device())?
-        .broadcast_as((u.dim(1)?, size * size))?
-        .contiguous()?;
+    let kern = Tensor::from_slice(kernel, (1, size * size), u.device())?;
     let padded = u.pad_with_zeros(2, r, r)?.pad_with_zeros(3, r, r)?;
     depthwise(&padded, &kern, size)
 }
@@ -578,5 +672,61 @@ mod tests {
         // The window at (0, 0) starts in the pad; its first real element is
         // (0, 0), which the window at (0, 1) does not cover.
         assert_eq!(gx[0], 1.0);
+    }
+
+    #[test]
+    fn both_depthwise_forms_match_a_loop_and_the_gradient_is_the_adjoint() {
+        // NCHW 2×3×6×5 against 3×3 taps, per channel and shared: values from
+        // a direct loop over the definition, then the gradient of Σ g·y,
+        // which for a correlation is Σ_taps g shifted back times the tap.
+        let (b, c, h, wd, k) = (2usize, 3usize, 6usize, 5usize, 3usize);
+        let (ho, wo) = (h + 1 - k, wd + 1 - k);
+        let xv: Vec<f32> = (0..b * c * h * wd)
+            .map(|i| (i as f32 * 0.61).sin())
+            .collect();
+        let dev = Device::Cpu;
+        for shared in [false, true] {
+            let rows = if shared { 1 } else { c };
+            let wv: Vec<f32> = (0..rows * k * k).map(|i| (i as f32 * 0.23).cos()).collect();
+            let tap = |ch: usize, t: usize| wv[if shared { t } else { ch * k * k + t }];
+            let g: Vec<f32> = (0..b * c * ho * wo)
+                .map(|i| (i as f32 * 0.17).cos())
+                .collect();
+            let mut want = vec![0f32; g.len()];
+            let mut want_grad = vec![0f32; xv.len()];
+            for (o, (wy, &gy)) in want.iter_mut().zip(&g).enumerate() {
+                let (plane, y, x) = (o / (ho * wo), (o / wo) % ho, o % wo);
+                for t in 0..k * k {
+                    let i = plane * h * wd + (y + t / k) * wd + x + t % k;
+                    *wy += xv[i] * tap(plane % c, t);
+                    want_grad[i] += gy * tap(plane % c, t);
+                }
+            }
+            let x = candle_core::Var::from_tensor(
+                &Tensor::from_vec(xv.clone(), (b, c, h, wd), &dev).unwrap(),
+            )
+            .unwrap();
+            let wt = Tensor::from_vec(wv.clone(), (rows, k * k), &dev).unwrap();
+            // Tracked: the one-op form; plain: the narrow slices.
+            let y = depthwise(x.as_tensor(), &wt, k).unwrap();
+            let got: Vec<f32> = y.flatten_all().unwrap().to_vec1().unwrap();
+            let plain = depthwise(&x.as_tensor().detach(), &wt, k).unwrap();
+            let got_plain: Vec<f32> = plain.flatten_all().unwrap().to_vec1().unwrap();
+            let gt = Tensor::from_vec(g.clone(), y.shape(), &dev).unwrap();
+            let grads = (&y * &gt).unwrap().sum_all().unwrap().backward().unwrap();
+            let got_grad = grad_of(&grads, &x);
+            for (name, a, e) in [
+                ("values", &got, &want),
+                ("plain values", &got_plain, &want),
+                ("gradient", &got_grad, &want_grad),
+            ] {
+                let err = a
+                    .iter()
+                    .zip(e)
+                    .map(|(p, q)| (p - q).abs())
+                    .fold(0f32, f32::max);
+                assert!(err < 1e-5, "shared {shared}: {name} off by {err}");
+            }
+        }
     }
 }
