@@ -187,6 +187,25 @@ fn every_architecture_and_mode_runs_and_reports() {
             "{p:?}"
         );
     }
+    // The analysis cost: a share of the wall time for every Hebbian row
+    // (they ran the ascent and the embedding), none for backprop.
+    let tp = std::fs::read_to_string(rep.join("throughput.csv")).unwrap();
+    let mut lines = tp.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let share = head
+        .iter()
+        .position(|h| *h == "analysis % of wall")
+        .expect("an analysis share column");
+    for l in lines {
+        let cells: Vec<&str> = l.split(',').collect();
+        let v = cells[share].parse::<f64>();
+        if cells[0] == "bp" {
+            assert!(v.is_err(), "{l}");
+        } else {
+            let v = v.unwrap_or_else(|_| panic!("no share: {l}"));
+            assert!(v > 0.0 && v < 100.0, "{l}");
+        }
+    }
     // Damaged and foreign artefact files are named and skipped, never a
     // panic: one truncated file, one well-formed file whose weights have
     // the wrong rank, one whose values do not fill the shape it claims.

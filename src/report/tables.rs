@@ -507,12 +507,16 @@ fn throughput(runs: &Runs) -> Result<Section> {
     let refs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
     let df = runs.frame(&refs, None)?;
     let agg = aggregate(&df, &refs)?;
+    let cost = analysis_cost(runs)?;
     let mut header = vec!["configuration".to_string()];
     for p in &phases {
         header.push(format!("{p} s"));
         header.push(format!("{p} images/s"));
     }
     header.extend(["Hebbian GFLOP/s", "GEMM GFLOP/s", "÷ GEMM"].map(String::from));
+    if cost.is_some() {
+        header.extend(["analysis s", "analysis % of wall", "artefacts KiB"].map(String::from));
+    }
     let mut t = Table {
         header,
         rows: vec![],
@@ -522,16 +526,83 @@ fn throughput(runs: &Runs) -> Result<Section> {
         for c in &cols {
             row.push(num(cell(&agg, &format!("{c}_mean"), i)));
         }
+        if let Some(cost) = &cost {
+            for c in ANALYSIS_COLUMNS {
+                row.push(num(cell(cost, &format!("{c}_mean"), i)));
+            }
+        }
         t.rows.push(row);
+    }
+    let mut note = String::from(
+        "Wall time and images per second of each phase (mean over seeds; repeats over epochs counted). Hebbian GFLOP/s counts the dense \
+         forward and update FLOPs of the Hebbian epoch; GEMM GFLOP/s is this machine's float32 GEMM rate measured in the same process.",
+    );
+    if cost.is_some() {
+        note += " Analysis is what the report's figures cost the run: the receptive-field ascent, the class-cluster embedding and recording \
+                 the other artefacts (`receptive_fields`, `embedding` phases and `record_s`), also as a share of the run's wall time; \
+                 artefacts KiB is the size of the run's `.safetensors` file. – where a run predates them.";
     }
     Ok(Section {
         title: "Throughput".into(),
         slug: "throughput".into(),
-        note: "Wall time and images per second of each phase (mean over seeds; repeats over epochs counted). Hebbian GFLOP/s counts the dense \
-               forward and update FLOPs of the Hebbian epoch; GEMM GFLOP/s is this machine's float32 GEMM rate measured in the same process."
-            .into(),
+        note,
         table: t,
     })
+}
+
+/// The derived analysis-cost columns of the throughput table.
+const ANALYSIS_COLUMNS: [&str; 3] = ["analysis_s", "analysis_pct", "artefact_kib"];
+
+/// Per configuration (mean over seeds, in the same order as
+/// [`Runs::frame`]'s groups): the seconds a run spent on its report
+/// artefacts, their share of its wall time and the artefact file's size.
+/// `None` when no run recorded any, so other kinds' tables stay as they were.
+fn analysis_cost(runs: &Runs) -> Result<Option<polars::prelude::DataFrame>> {
+    use polars::prelude::{Column, DataFrame};
+    let ok: Vec<_> = runs.runs.iter().filter(|r| r.ok()).collect();
+    let seconds: Vec<Option<f64>> = ok
+        .iter()
+        .map(|r| {
+            let parts: Vec<f64> = ["receptive_fields_wall_s", "embedding_wall_s", "s_record_s"]
+                .iter()
+                .filter_map(|c| r.last(c))
+                .collect();
+            (!parts.is_empty()).then(|| parts.iter().sum())
+        })
+        .collect();
+    if seconds.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let share: Vec<Option<f64>> = ok
+        .iter()
+        .zip(&seconds)
+        .map(|(r, s)| match (s, r.last("total_wall_s")) {
+            (Some(s), Some(w)) if w > 0.0 => Some(100.0 * s / w),
+            _ => None,
+        })
+        .collect();
+    let size: Vec<Option<f64>> = ok
+        .iter()
+        .map(|r| {
+            std::fs::metadata(r.path.with_extension("safetensors"))
+                .ok()
+                .map(|m| m.len() as f64 / 1024.0)
+        })
+        .collect();
+    let df = DataFrame::new(
+        ok.len(),
+        vec![
+            Column::new(
+                "config".into(),
+                ok.iter().map(|r| r.name()).collect::<Vec<_>>(),
+            ),
+            Column::new(ANALYSIS_COLUMNS[0].into(), seconds),
+            Column::new(ANALYSIS_COLUMNS[1].into(), share),
+            Column::new(ANALYSIS_COLUMNS[2].into(), size),
+        ],
+    )
+    .map_err(|e| crate::error::Error::Report(e.to_string()))?;
+    Ok(Some(aggregate(&df, &ANALYSIS_COLUMNS)?))
 }
 
 /// One run's metrics after every classifier epoch: training loss, and
