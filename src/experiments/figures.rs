@@ -445,6 +445,11 @@ impl Artefacts {
         self.0.is_empty()
     }
 
+    /// How many arrays there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// Whether array `name` is present.
     pub fn has(&self, name: &str) -> bool {
         self.0.contains_key(name)

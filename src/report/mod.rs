@@ -115,7 +115,7 @@ pub fn render(
     if !drawn.configs.is_empty() {
         let _ = writeln!(
             md,
-            "### Per configuration\n\nEach configuration's page: its per-epoch metrics and its own figures (its lowest seed that succeeded), drawn from its run's result and artefact files:\n"
+            "### Per configuration\n\nEach configuration's page: its per-epoch metrics and its own figures (its lowest successful seed among those that recorded the most artefacts), drawn from its run's result and artefact files:\n"
         );
     }
     for (config, seed, figs) in &drawn.configs {

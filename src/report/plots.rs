@@ -135,7 +135,8 @@ pub(super) fn save_chart(
 pub struct Drawn {
     /// Charts over every configuration.
     pub suite: Vec<Figure>,
-    /// Per configuration, the figures of its lowest seed that succeeded.
+    /// Per configuration, the figures of its lowest successful seed among
+    /// those with the most artefacts.
     pub configs: Vec<(String, u64, Vec<Figure>)>,
     /// Runs whose figures were skipped, and why.
     pub notes: Vec<String>,
@@ -160,12 +161,22 @@ pub fn all(runs: &Runs, out: &Path) -> Result<Drawn> {
     }
     figs.extend(super::budgets::figures(runs, out)?);
     for config in runs.configs() {
-        // Artefacts of the lowest seed that succeeded.
-        let Some(run) = runs
-            .of_config(&config)
-            .filter(|r| r.ok())
-            .min_by_key(|r| r.seed())
-        else {
+        // The lowest seed among the successful runs that recorded the most
+        // artefacts: a later seed run after an analysis was added is drawn
+        // rather than an earlier one without it.
+        let mut chosen: Option<(&super::data::Run, _, usize)> = None;
+        for r in runs.of_config(&config).filter(|r| r.ok()) {
+            let arts = r.artefacts();
+            let n = arts.as_ref().map_or(0, |a| a.len());
+            let better = match &chosen {
+                None => true,
+                Some((c, _, m)) => n > *m || (n == *m && r.seed() < c.seed()),
+            };
+            if better {
+                chosen = Some((r, arts, n));
+            }
+        }
+        let Some((run, arts, _)) = chosen else {
             continue;
         };
         let file = run
@@ -174,7 +185,7 @@ pub fn all(runs: &Runs, out: &Path) -> Result<Drawn> {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let drawn = run.artefacts().and_then(|arts| {
+        let drawn = arts.and_then(|arts| {
             if arts.is_empty() {
                 return Ok(Vec::new());
             }
