@@ -282,6 +282,8 @@ fn seeds_table(runs: &Runs) -> Result<Option<Section>> {
         "report runs 1–3 %".into(),
         "report mean %".into(),
         "report 10-epoch %".into(),
+        format!("Δ mean (epoch {short}, points)"),
+        format!("Δ (epoch {long}, points)"),
     ]);
     let mut t = Table {
         header,
@@ -320,6 +322,14 @@ fn seeds_table(runs: &Runs) -> Result<Option<Section>> {
         row.push(rr.join(" / "));
         row.push(pct(ref_f64(&r, "mean")));
         row.push(pct(ref_f64(&r, "epoch10")));
+        let ours_short = i.and_then(|i| cell(&s_agg, "test_accuracy_mean", i));
+        let ours_long = j.and_then(|j| cell(&l_agg, "test_accuracy_mean", j));
+        let delta = |ours: Option<f64>, theirs: Option<f64>| match (ours, theirs) {
+            (Some(o), Some(t)) => format!("{:+.2}", 100.0 * (o - t)),
+            _ => "–".into(),
+        };
+        row.push(delta(ours_short, ref_f64(&r, "mean")));
+        row.push(delta(ours_long, ref_f64(&r, "epoch10")));
         t.rows.push(row);
     }
     Ok(Some(Section {
@@ -327,7 +337,8 @@ fn seeds_table(runs: &Runs) -> Result<Option<Section>> {
         slug: "table4".into(),
         note: format!(
             "Test accuracy of each seed after {short} classifier epochs, their mean ± sample std, and the mean after {long} epochs \
-             (the same runs: the classifier's draws for the first {short} epochs do not depend on how many follow)."
+             (the same runs: the classifier's draws for the first {short} epochs do not depend on how many follow). Δ is our mean \
+             minus the report's, in points, over the seeds run so far."
         ),
         table: t,
     }))
@@ -645,4 +656,55 @@ pub fn epoch_table(run: &super::data::Run) -> Option<Table> {
         })
         .collect();
     Some(Table { header, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::data::{Run, Runs};
+    use super::*;
+    use polars::prelude::{Column, DataFrame};
+
+    fn run(seed: u64, accs: &[f64]) -> Run {
+        let n = accs.len();
+        let reference = r#"{"runs": [0.7, 0.72, 0.74], "mean": 0.72, "epoch10": 0.75, "short_epoch": 2, "long_epoch": 3}"#;
+        let df = DataFrame::new(
+            n,
+            vec![
+                Column::new("config".into(), vec!["A"; n]),
+                Column::new("status".into(), vec!["ok"; n]),
+                Column::new("seed".into(), vec![seed; n]),
+                Column::new("reference_json".into(), vec![reference; n]),
+                Column::new("epoch".into(), (1..=n as u32).collect::<Vec<_>>()),
+                Column::new("test_accuracy".into(), accs.to_vec()),
+            ],
+        )
+        .unwrap();
+        Run {
+            hash: format!("h{seed}"),
+            path: format!("h{seed}.parquet").into(),
+            df,
+            reference_now: None,
+        }
+    }
+
+    #[test]
+    fn table4_gives_each_seed_the_mean_and_the_gap_to_the_report() {
+        // Seeds at epoch 2: 0.70 and 0.74 (mean 0.72, sample std 2.83
+        // points, Δ 0 against the report's 0.72); epoch 3: 0.71 and 0.73
+        // (mean 0.72, Δ −3 against its 0.75).
+        let runs = Runs {
+            runs: vec![run(0, &[0.5, 0.70, 0.71]), run(1, &[0.6, 0.74, 0.73])],
+            duplicates: 0,
+            unreadable: vec![],
+        };
+        let t = seeds_table(&runs).unwrap().unwrap().table;
+        let col = |name: &str| t.header.iter().position(|h| h.starts_with(name)).unwrap();
+        let row = &t.rows[0];
+        assert_eq!(row[col("seed 0")], "70.00");
+        assert_eq!(row[col("seed 1")], "74.00");
+        assert_eq!(row[col("mean ± std (epoch 2)")], "72.00 ± 2.83");
+        assert_eq!(row[col("mean ± std (epoch 3)")], "72.00 ± 1.41");
+        assert_eq!(row[col("Δ mean (epoch 2")], "+0.00");
+        assert_eq!(row[col("Δ (epoch 3")], "-3.00");
+    }
 }
