@@ -228,6 +228,14 @@ impl HebbConv {
     /// [`HebbConv::activate`] computes it, with `pad` (the layer's own, or
     /// 0 for the report's unpadded receptive fields).
     pub fn forward_tensor(&self, x: &Tensor, pad: usize) -> Result<Tensor> {
+        self.forward_tensor_first(x, pad, usize::MAX)
+    }
+
+    /// The first `channels` of [`HebbConv::forward_tensor`]'s response,
+    /// computed alone: every output channel depends only on its own weights
+    /// (a depthwise one on its own input channel), the cosine's patch norm
+    /// on no weight and the surround on its own channel.
+    pub fn forward_tensor_first(&self, x: &Tensor, pad: usize, channels: usize) -> Result<Tensor> {
         let s = &self.spec;
         let dev = x.device();
         let (_, cin, _, _) = x.dims4()?;
@@ -237,22 +245,31 @@ impl HebbConv {
                 s.cin
             )));
         }
-        let xp = reflect_pad(x, pad)?;
+        let n = channels.min(s.cout);
+        let mut xp = reflect_pad(x, pad)?;
+        if s.depthwise && n < s.cout {
+            xp = xp.narrow(1, 0, n)?;
+        }
         let taps = s.k * s.k;
         let w = self.forward_weights();
         let mut u = if s.depthwise {
-            depthwise(&xp, &Tensor::from_slice(&w, (s.cout, taps), dev)?, s.k)?
+            depthwise(
+                &xp,
+                &Tensor::from_slice(&w[..n * taps], (n, taps), dev)?,
+                s.k,
+            )?
         } else {
+            let row = taps * s.cin;
             conv(
                 &xp,
-                &Tensor::from_slice(&w, (s.cout, taps * s.cin), dev)?,
+                &Tensor::from_slice(&w[..n * row], (n, row), dev)?,
                 s.k,
                 s.activation == Activation::Cosine,
             )?
         };
         if s.depthwise && s.activation == Activation::Cosine {
             let sq = xp.sqr()?;
-            let n2 = depthwise(&sq, &Tensor::ones((s.cout, taps), sq.dtype(), dev)?, s.k)?;
+            let n2 = depthwise(&sq, &Tensor::ones((1, taps), sq.dtype(), dev)?, s.k)?;
             u = u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?;
         }
         if let Some(kernel) = self.surround_kernel() {

@@ -81,7 +81,7 @@ pub trait Block: Send {
     /// The frozen forward pass in candle ops (NCHW, running BatchNorm
     /// statistics, any device, differentiable). Each Hebbian layer's
     /// response is pushed to `taps` in [`Block::layers`] order, and the pass
-    /// returns as soon as `taps` holds `want` of them. `unpadded` drops the
+    /// returns as soon as `taps` holds `stop.want` of them. `unpadded` drops the
     /// padding of the layers and pools (the report's `remove_padding` for
     /// receptive fields; a residual block keeps its depthwise padding, as
     /// the report's `remove_padding_except_conv2`).
@@ -90,7 +90,7 @@ pub trait Block: Send {
         x: &Tensor,
         unpadded: bool,
         taps: &mut Vec<Tensor>,
-        want: usize,
+        stop: Stop,
     ) -> Result<Tensor>;
     /// The block's stages in forward order as `(kernel, stride, is a Hebbian
     /// layer)`: what a receptive-field size is computed from.
@@ -165,6 +165,17 @@ fn pooled_tensor(x: &Tensor, p: Pool, unpadded: bool) -> Result<Tensor> {
     }
 }
 
+/// Where a frozen forward pass stops: after the response of its `want`-th
+/// Hebbian layer, of which only the first `channels` are computed (a
+/// receptive-field ascent reads 25 units of layers up to 1,536 wide).
+#[derive(Debug, Clone, Copy)]
+pub struct Stop {
+    /// Hebbian layers to run (1-based count; `usize::MAX`: all).
+    pub want: usize,
+    /// Channels of the last one to compute.
+    pub channels: usize,
+}
+
 /// Runs `conv` on `x` and records its response; `Ok(Err(y))` when `taps`
 /// is full and the pass should stop with `y`.
 fn tap(
@@ -172,11 +183,13 @@ fn tap(
     x: &Tensor,
     pad: usize,
     taps: &mut Vec<Tensor>,
-    want: usize,
+    stop: Stop,
 ) -> Result<std::result::Result<Tensor, Tensor>> {
-    let y = conv.forward_tensor(x, pad)?;
+    let last = taps.len() + 1 >= stop.want;
+    let channels = if last { stop.channels } else { usize::MAX };
+    let y = conv.forward_tensor_first(x, pad, channels)?;
     taps.push(y.clone());
-    Ok(if taps.len() >= want { Err(y) } else { Ok(y) })
+    Ok(if last { Err(y) } else { Ok(y) })
 }
 
 macro_rules! tapped {
@@ -207,7 +220,7 @@ impl Block for ConvBlock {
         x: &Tensor,
         unpadded: bool,
         taps: &mut Vec<Tensor>,
-        want: usize,
+        stop: Stop,
     ) -> Result<Tensor> {
         let a = batchnorm(&self.bn, x)?;
         let y = tapped!(tap(
@@ -215,7 +228,7 @@ impl Block for ConvBlock {
             &a,
             pad_of(&self.conv, unpadded),
             taps,
-            want
+            stop
         ));
         pooled_tensor(&tt::triangle(&y, self.power)?, self.pool, unpadded)
     }
@@ -252,12 +265,12 @@ impl Block for SeparableBlock {
         x: &Tensor,
         unpadded: bool,
         taps: &mut Vec<Tensor>,
-        want: usize,
+        stop: Stop,
     ) -> Result<Tensor> {
         let a = batchnorm(&self.bn1, x)?;
-        let y = tapped!(tap(&self.dw, &a, pad_of(&self.dw, unpadded), taps, want));
+        let y = tapped!(tap(&self.dw, &a, pad_of(&self.dw, unpadded), taps, stop));
         let y = batchnorm(&self.bn2, &y)?;
-        let z = tapped!(tap(&self.pw, &y, pad_of(&self.pw, unpadded), taps, want));
+        let z = tapped!(tap(&self.pw, &y, pad_of(&self.pw, unpadded), taps, stop));
         pooled_tensor(&tt::triangle(&z, self.power)?, self.pool, unpadded)
     }
     fn forward(&mut self, mut x: Map, learn: bool) -> Result<Map> {
@@ -304,7 +317,7 @@ impl Block for ResidualBlock {
         x: &Tensor,
         unpadded: bool,
         taps: &mut Vec<Tensor>,
-        want: usize,
+        stop: Stop,
     ) -> Result<Tensor> {
         let a = batchnorm(&self.bn1, x)?;
         let h = tapped!(tap(
@@ -312,17 +325,17 @@ impl Block for ResidualBlock {
             &a,
             pad_of(&self.expand, unpadded),
             taps,
-            want
+            stop
         ));
         let h = batchnorm(&self.bn2, &tt::triangle(&h, self.power)?)?;
-        let h = tapped!(tap(&self.dw, &h, self.dw.spec.pad, taps, want));
+        let h = tapped!(tap(&self.dw, &h, self.dw.spec.pad, taps, stop));
         let h = batchnorm(&self.bn3, &tt::triangle(&h, self.power)?)?;
         let out = tapped!(tap(
             &self.project,
             &h,
             pad_of(&self.project, unpadded),
             taps,
-            want
+            stop
         ));
         let s = batchnorm(&self.sc_bn, x)?;
         let s = tapped!(tap(
@@ -330,7 +343,7 @@ impl Block for ResidualBlock {
             &s,
             pad_of(&self.shortcut, unpadded),
             taps,
-            want
+            stop
         ));
         pooled_tensor(&tt::triangle(&(out + s)?, self.power)?, self.pool, unpadded)
     }
@@ -627,11 +640,24 @@ impl HebbNet {
         unpadded: bool,
         want: Option<usize>,
     ) -> Result<Tensor> {
+        self.forward_tensor_first(x, unpadded, want, usize::MAX)
+    }
+
+    /// [`HebbNet::forward_tensor`] where only the first `channels` of the
+    /// wanted layer are computed: the same values, for less work.
+    pub fn forward_tensor_first(
+        &self,
+        x: &Tensor,
+        unpadded: bool,
+        want: Option<usize>,
+        channels: usize,
+    ) -> Result<Tensor> {
         let want = want.map_or(usize::MAX, |i| i + 1);
+        let stop = Stop { want, channels };
         let mut taps = Vec::new();
         let mut x = x.clone();
         for b in &self.blocks {
-            x = b.forward_tensor(&x, unpadded, &mut taps, want)?;
+            x = b.forward_tensor(&x, unpadded, &mut taps, stop)?;
             if taps.len() >= want {
                 return Ok(taps.swap_remove(want - 1));
             }

@@ -100,8 +100,8 @@ pub fn of_network(
         let Some(size) = net.receptive_size(i) else {
             break;
         };
-        let forward = |t: &Tensor| net.forward_tensor(t, true, Some(i));
         let ids: Vec<usize> = (0..units.min(l.spec.cout)).collect();
+        let forward = |t: &Tensor| net.forward_tensor_first(t, true, Some(i), ids.len());
         let (images, _) = ascend(&forward, (cin, size, size), &ids, cfg, rng)?;
         out.push((i, size, images));
     }
@@ -112,6 +112,59 @@ pub fn of_network(
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn the_first_channels_alone_match_the_whole_layer() {
+        // Every layer kind a receptive field is read from (plain conv,
+        // depthwise, pointwise, residual 1×1s), with the cosine and the
+        // surround: the wanted layer's first 5 channels computed alone must
+        // equal those channels of the full response.
+        use crate::hebb::layer::{Activation, CosineNorm};
+        use crate::models::hebb_cnn::LayerOptions;
+        for arch in ["softhebb", "softhebb_depthwise", "softhebb_residual"] {
+            for cosine in [CosineNorm::Kernel, CosineNorm::PerTap] {
+                let opts = LayerOptions {
+                    activation: Activation::Cosine,
+                    cosine,
+                    surround: true,
+                    width: 0.125,
+                    ..Default::default()
+                };
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+                let net = HebbNet::build(arch, &opts, &mut rng).unwrap();
+                for i in 0..net.layers().len() {
+                    let size = net.receptive_size(i).unwrap();
+                    let x = Tensor::rand(0f32, 1f32, (2, 3, size, size), &Device::Cpu).unwrap();
+                    let all = net.forward_tensor(&x, true, Some(i)).unwrap();
+                    let n = 5.min(all.dim(1).unwrap());
+                    let want: Vec<f32> = all
+                        .narrow(1, 0, n)
+                        .unwrap()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1()
+                        .unwrap();
+                    let got: Vec<f32> = net
+                        .forward_tensor_first(&x, true, Some(i), n)
+                        .unwrap()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1()
+                        .unwrap();
+                    assert_eq!(got.len(), want.len(), "{arch} layer {i}");
+                    let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+                    let err = got
+                        .iter()
+                        .zip(&want)
+                        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                    assert!(
+                        err <= 1e-5 * scale,
+                        "{arch} {cosine:?} layer {i}: off by {err} of {scale}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_ascent_finds_each_linear_units_filter() {
