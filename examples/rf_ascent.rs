@@ -30,7 +30,7 @@ fn main() -> hebbench::Result<()> {
         let Some(size) = net.receptive_size(i) else {
             break;
         };
-        let forward = |t: &Tensor| net.forward_tensor(t, true, Some(i));
+        let forward = |t: &Tensor| net.forward_tensor_first(t, true, Some(i), units.len());
         let x = Tensor::rand(0f32, 1f32, (units.len(), 3, size, size), &Device::Cpu)?;
         let t = Instant::now();
         for _ in 0..steps {

@@ -224,17 +224,12 @@ pub fn patches(x: &Tensor, k: usize) -> Result<Tensor> {
 }
 
 impl HebbConv {
-    /// The layer's response to `x` (NCHW) with the current weights, as
-    /// [`HebbConv::activate`] computes it, with `pad` (the layer's own, or
-    /// 0 for the report's unpadded receptive fields).
-    pub fn forward_tensor(&self, x: &Tensor, pad: usize) -> Result<Tensor> {
-        self.forward_tensor_first(x, pad, usize::MAX)
-    }
-
-    /// The first `channels` of [`HebbConv::forward_tensor`]'s response,
-    /// computed alone: every output channel depends only on its own weights
-    /// (a depthwise one on its own input channel), the cosine's patch norm
-    /// on no weight and the surround on its own channel.
+    /// The first `channels` of the layer's response to `x` (NCHW) with the
+    /// current weights, as [`HebbConv::activate`] computes it, with `pad`
+    /// (the layer's own, or 0 for the report's unpadded receptive fields).
+    /// Computed alone, they are exact: every output channel depends only on
+    /// its own weights (a depthwise one on its own input channel), the
+    /// cosine's patch norm on no weight and the surround on its own channel.
     pub fn forward_tensor_first(&self, x: &Tensor, pad: usize, channels: usize) -> Result<Tensor> {
         let s = &self.spec;
         let dev = x.device();
