@@ -1,11 +1,16 @@
 //! Times receptive-field ascent (25 units a layer, as a run draws) through
-//! the report's SoftHebb network at full width, layer by layer: the frozen
-//! forward pass alone, then whole ascent steps (forward, backward, project).
+//! one of the report's networks at full width (default `softhebb`), layer by
+//! layer: the frozen forward pass alone, then whole ascent steps (forward,
+//! backward, project), and what a run's 500 steps would cost.
 //!
-//!     cargo run --release --example rf_ascent -- [steps]
+//!     cargo run --release --example rf_ascent -- [steps] [arch] [cos] [surround]
+//!
+//! `cos` gives every layer the per-tap cosine and hard-WTA (the report's
+//! `…/HardWTA/Cos` rows), `surround` the surround.
 
 use candle_core::{Device, Tensor};
 use hebbench::experiments::hebbian_cnn::receptive::{ascend, AscentConfig};
+use hebbench::hebb::layer::{Activation, CosineNorm};
 use hebbench::models::hebb_cnn::{HebbNet, LayerOptions};
 use rand::SeedableRng;
 use std::time::Instant;
@@ -15,18 +20,36 @@ fn main() -> hebbench::Result<()> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    let arch = std::env::args().nth(2).unwrap_or_else(|| "softhebb".into());
+    // As a run does: freed large buffers are reused, not faulted in again.
+    hebbench::hebb::keep_large_buffers();
+    let flag = |f: &str| std::env::args().skip(3).any(|a| a == f);
+    let cos = flag("cos");
     let opts = LayerOptions {
-        competition: "soft_wta".into(),
+        competition: if cos { "hard_wta" } else { "soft_wta" }.into(),
+        activation: if cos {
+            Activation::Cosine
+        } else {
+            Activation::Plain
+        },
+        cosine: CosineNorm::PerTap,
+        surround: flag("surround"),
         ..Default::default()
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let net = HebbNet::build("softhebb", &opts, &mut rng)?;
+    let net = HebbNet::build(&arch, &opts, &mut rng)?;
     let cfg = AscentConfig {
         steps,
         ..Default::default()
     };
     let units: Vec<usize> = (0..25).collect();
+    let mut total = 0.0;
+    // RF_LAYER=i times that layer alone (for a profiler).
+    let only: Option<usize> = std::env::var("RF_LAYER").ok().and_then(|v| v.parse().ok());
     for i in 0..net.layers().len() {
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
         let Some(size) = net.receptive_size(i) else {
             break;
         };
@@ -40,7 +63,12 @@ fn main() -> hebbench::Result<()> {
         let t = Instant::now();
         ascend(&forward, (3, size, size), &units, &cfg, &mut rng)?;
         let step = t.elapsed().as_secs_f64() / steps as f64;
+        total += step;
         println!("layer {i} (input {size}×{size}): forward {fwd:.4} s, ascent step {step:.4} s");
     }
+    println!(
+        "{arch}: one step of every layer {total:.3} s; 500 steps {:.0} s",
+        500.0 * total
+    );
     Ok(())
 }

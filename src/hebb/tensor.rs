@@ -43,6 +43,32 @@ pub fn reflect_pad(x: &Tensor, p: usize) -> Result<Tensor> {
     Ok(out)
 }
 
+/// Whether `x` takes the one-op CPU forms of the correlations and the
+/// Triangle: under autograd on the CPU, which is the receptive-field ascent.
+/// Everything else (training, features, any other device) runs candle ops.
+fn fused(x: &Tensor) -> bool {
+    #[cfg(test)]
+    if COMPOSED.with(|c| c.get()) {
+        return false;
+    }
+    x.track_op() && x.device().is_cpu() && x.dtype() == candle_core::DType::F32
+}
+
+#[cfg(test)]
+thread_local! {
+    static COMPOSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the fused CPU forms off: the candle-op reference a test
+/// holds them to.
+#[cfg(test)]
+pub(crate) fn with_composed_ops<T>(f: impl FnOnce() -> T) -> T {
+    COMPOSED.with(|c| c.set(true));
+    let out = f();
+    COMPOSED.with(|c| c.set(false));
+    out
+}
+
 /// `Σ_taps x[.., y+dy, x+dx] · w[c, tap]` for each channel: a depthwise
 /// `k×k` correlation of an already padded `x` with per-channel taps
 /// `w: (c, k·k)`, or `(1, k·k)` shared by every channel.
@@ -52,6 +78,16 @@ pub fn reflect_pad(x: &Tensor, p: usize) -> Result<Tensor> {
 /// backward would pad a copy of the whole map, k·k of them a step, so
 /// there the correlation is one [`PlaneCorrelate`] op instead.
 fn depthwise(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
+    depthwise_padded(x, w, k, 0)
+}
+
+/// [`depthwise`] of `x` zero-padded by `pad` on every side; the one-op form
+/// reads the padding as zeros instead of copying the map into a larger one.
+fn depthwise_padded(x: &Tensor, w: &Tensor, k: usize, pad: usize) -> Result<Tensor> {
+    if pad > 0 && !(fused(x) && pad < k) {
+        let padded = x.pad_with_zeros(2, pad, pad)?.pad_with_zeros(3, pad, pad)?;
+        return depthwise_padded(&padded, w, k, 0);
+    }
     let (_, c, h, wd) = x.dims4()?;
     let rows = w.dim(0)?;
     if rows != 1 && rows != c {
@@ -59,11 +95,11 @@ fn depthwise(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
             "{rows} rows of depthwise taps for {c} channels"
         )));
     }
-    if x.track_op() && x.device().is_cpu() {
+    if fused(x) {
         let taps = w.flatten_all()?.to_vec1::<f32>()?;
         return Ok(x
             .contiguous()?
-            .apply_op1(PlaneCorrelate { taps, rows, k })?);
+            .apply_op1(PlaneCorrelate { taps, rows, k, pad })?);
     }
     let (ho, wo) = (h + 1 - k, wd + 1 - k);
     let mut acc: Option<Tensor> = None;
@@ -83,14 +119,15 @@ fn depthwise(x: &Tensor, w: &Tensor, k: usize) -> Result<Tensor> {
     acc.ok_or_else(|| Error::Shape("an empty kernel".into()))
 }
 
-/// A valid `k×k` correlation of each NCHW plane with its channel's taps
-/// (`rows` = 1: one set for all), as one CPU op whose backward is the
-/// same op on the zero-padded cotangent with the taps rotated 180°: the
-/// adjoint of a valid correlation is the full convolution.
+/// A `k×k` correlation of each NCHW plane, zero-padded by `pad` (< k), with
+/// its channel's taps (`rows` = 1: one set for all), as one CPU op whose
+/// backward is the same op on the cotangent padded by `k − 1 − pad`, taps
+/// rotated 180°: the adjoint of a correlation is the full convolution.
 struct PlaneCorrelate {
     taps: Vec<f32>,
     rows: usize,
     k: usize,
+    pad: usize,
 }
 
 impl candle_core::CustomOp1 for PlaneCorrelate {
@@ -104,18 +141,12 @@ impl candle_core::CustomOp1 for PlaneCorrelate {
         layout: &candle_core::Layout,
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
         use rayon::prelude::*;
-        let (n, c, h, wd) = layout.shape().dims4()?;
-        let k = self.k;
-        let (Some((start, end)), candle_core::CpuStorage::F32(all)) =
-            (layout.contiguous_offsets(), storage)
-        else {
-            candle_core::bail!("plane-correlate needs a contiguous f32 tensor")
-        };
-        if h < k || wd < k {
-            candle_core::bail!("a {h}×{wd} plane is smaller than the {k}×{k} kernel")
+        let ((n, c, h, wd), x) = nchw_slice(storage, layout, "plane-correlate")?;
+        let (k, pad) = (self.k, self.pad);
+        if h + 2 * pad < k || wd + 2 * pad < k || pad >= k {
+            candle_core::bail!("a {h}×{wd} plane padded by {pad} does not fit the {k}×{k} kernel")
         }
-        let (ho, wo) = (h + 1 - k, wd + 1 - k);
-        let x = &all[start..end];
+        let (ho, wo) = (h + 2 * pad + 1 - k, wd + 2 * pad + 1 - k);
         let mut out = vec![0f32; n * c * ho * wo];
         out.par_chunks_mut(ho * wo)
             .zip(x.par_chunks(h * wd))
@@ -125,9 +156,19 @@ impl candle_core::CustomOp1 for PlaneCorrelate {
                 let taps = &self.taps[row * k * k..(row + 1) * k * k];
                 for (t, &tap) in taps.iter().enumerate() {
                     let (dy, dx) = (t / k, t % k);
+                    // Output columns whose source column `ox + dx − pad`
+                    // lies inside the plane; the rest read padding.
+                    let lo = pad.saturating_sub(dx);
+                    let hi = wo.min((wd + pad).saturating_sub(dx));
+                    if lo >= hi {
+                        continue;
+                    }
                     for y in 0..ho {
-                        let src = &xp[(y + dy) * wd + dx..][..wo];
-                        for (ov, &xv) in o[y * wo..(y + 1) * wo].iter_mut().zip(src) {
+                        let Some(iy) = (y + dy).checked_sub(pad).filter(|&iy| iy < h) else {
+                            continue;
+                        };
+                        let src = &xp[iy * wd + lo + dx - pad..][..hi - lo];
+                        for (ov, &xv) in o[y * wo + lo..y * wo + hi].iter_mut().zip(src) {
                             *ov += tap * xv;
                         }
                     }
@@ -150,14 +191,11 @@ impl candle_core::CustomOp1 for PlaneCorrelate {
         for row in taps.chunks_mut(k * k) {
             row.reverse();
         }
-        let g = grad
-            .pad_with_zeros(2, k - 1, k - 1)?
-            .pad_with_zeros(3, k - 1, k - 1)?
-            .contiguous()?;
-        Ok(Some(g.apply_op1(PlaneCorrelate {
+        Ok(Some(grad.contiguous()?.apply_op1(PlaneCorrelate {
             taps,
             rows: self.rows,
             k,
+            pad: k - 1 - self.pad,
         })?))
     }
 }
@@ -168,9 +206,36 @@ impl candle_core::CustomOp1 for PlaneCorrelate {
 /// (candle's own `conv2d` backward goes through a CPU `conv_transpose2d`
 /// that is orders of magnitude slower.)
 fn conv(x: &Tensor, w: &Tensor, k: usize, cosine: bool) -> Result<Tensor> {
-    let (n, _, h, wd) = x.dims4()?;
+    let (n, c, h, wd) = x.dims4()?;
     let (ho, wo) = (h + 1 - k, wd + 1 - k);
     let cout = w.dim(0)?;
+    if fused(x) {
+        // Under autograd (the ascent): a 1×1 layer is one batched product
+        // on NCHW (no gather, no transposes), and the patch norm is the
+        // channel sum of x² box-filtered k×k, not a reduction of patches
+        // k·k times the input's size (and of its gradient).
+        let u = if k == 1 {
+            w.broadcast_left(n)?
+                .matmul(&x.reshape((n, c, h * wd))?)?
+                .reshape((n, cout, h, wd))?
+        } else {
+            patches(x, k)?
+                .matmul(&w.t()?)?
+                .reshape((n, ho * wo, cout))?
+                .transpose(1, 2)?
+                .reshape((n, cout, ho, wo))?
+        };
+        if !cosine {
+            return Ok(u);
+        }
+        let sq = x.sqr()?.sum_keepdim(1)?;
+        let n2 = if k == 1 {
+            sq
+        } else {
+            depthwise(&sq, &Tensor::ones((1, k * k), sq.dtype(), sq.device())?, k)?
+        };
+        return Ok(u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?);
+    }
     let p = patches(x, k)?;
     let mut u = p.matmul(&w.t()?)?;
     if cosine {
@@ -280,8 +345,7 @@ fn surround(u: &Tensor, kernel: &[f32]) -> Result<Tensor> {
     let size = (kernel.len() as f64).sqrt() as usize;
     let r = size / 2;
     let kern = Tensor::from_slice(kernel, (1, size * size), u.device())?;
-    let padded = u.pad_with_zeros(2, r, r)?.pad_with_zeros(3, r, r)?;
-    depthwise(&padded, &kern, size)
+    depthwise_padded(u, &kern, size, r)
 }
 
 impl HebbConv {
@@ -450,13 +514,180 @@ pub fn batchnorm_train(bn: &mut BatchNorm, x: &Tensor) -> Result<Tensor> {
 /// SoftHebb's Triangle: the mean over channels subtracted at each location,
 /// rectified, raised to `power` (a 1e-12 floor under the power keeps its
 /// gradient finite at zero; the value moves by under 1e-8).
+///
+/// Under autograd on the CPU it is one [`TriangleOp`] (the receptive-field
+/// ascent spent a fifth of its time in the six ops and their gradients);
+/// elsewhere candle ops, so training and features are untouched.
 pub fn triangle(x: &Tensor, power: f32) -> Result<Tensor> {
+    if fused(x) {
+        return Ok(x.contiguous()?.apply_op1(TriangleOp { power })?);
+    }
+    triangle_ops(x, power)
+}
+
+/// Below this the Triangle's power is not taken (see [`triangle`]).
+const TRIANGLE_FLOOR: f64 = 1e-12;
+
+/// [`triangle`] in candle ops, any device.
+fn triangle_ops(x: &Tensor, power: f32) -> Result<Tensor> {
     let r = x.broadcast_sub(&x.mean_keepdim(1)?)?.relu()?;
     if power == 1.0 {
         return Ok(r);
     }
-    let floor = 1e-12f64;
+    let floor = TRIANGLE_FLOOR;
     Ok(((r + floor)?.powf(power as f64)? - floor.powf(power as f64))?)
+}
+
+/// NCHW dimensions.
+type Dims4 = (usize, usize, usize, usize);
+
+/// The contiguous f32 data of a CPU tensor as NCHW dims and a slice.
+fn nchw_slice<'a>(
+    storage: &'a candle_core::CpuStorage,
+    layout: &candle_core::Layout,
+    op: &str,
+) -> candle_core::Result<(Dims4, &'a [f32])> {
+    let dims = layout.shape().dims4()?;
+    match (layout.contiguous_offsets(), storage) {
+        (Some((start, end)), candle_core::CpuStorage::F32(all)) => Ok((dims, &all[start..end])),
+        _ => candle_core::bail!("{op} needs a contiguous f32 tensor"),
+    }
+}
+
+/// The mean over the channels of one image's `c` planes of `hw` values.
+fn channel_mean(img: &[f32], c: usize, hw: usize) -> Vec<f32> {
+    let mut mean = vec![0f32; hw];
+    for plane in img.chunks(hw) {
+        for (m, &v) in mean.iter_mut().zip(plane) {
+            *m += v;
+        }
+    }
+    let inv = 1.0 / c as f32;
+    mean.iter_mut().for_each(|m| *m *= inv);
+    mean
+}
+
+/// [`triangle`] as one CPU op (rayon over images). Its backward needs no
+/// power: for `r = x − mean > 0`, `d(r + f)^p/dr = p·(y + f^p)/(r + f)`,
+/// then the channel mean of `g·d` is subtracted (the mean's adjoint).
+struct TriangleOp {
+    power: f32,
+}
+
+impl candle_core::CustomOp1 for TriangleOp {
+    fn name(&self) -> &'static str {
+        "triangle"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let ((n, c, h, w), x) = nchw_slice(storage, layout, "triangle")?;
+        let (hw, p) = (h * w, self.power);
+        let floor = TRIANGLE_FLOOR as f32;
+        let fp = TRIANGLE_FLOOR.powf(p as f64) as f32;
+        let mut out = vec![0f32; x.len()];
+        if hw > 0 && c > 0 {
+            out.par_chunks_mut(c * hw)
+                .zip(x.par_chunks(c * hw))
+                .for_each(|(o, img)| {
+                    let mean = channel_mean(img, c, hw);
+                    for (op, xp) in o.chunks_mut(hw).zip(img.chunks(hw)) {
+                        for ((ov, &xv), &m) in op.iter_mut().zip(xp).zip(&mean) {
+                            let r = (xv - m).max(0.0);
+                            *ov = if p == 1.0 {
+                                r
+                            } else {
+                                (r + floor).powf(p) - fp
+                            };
+                        }
+                    }
+                });
+        }
+        Ok((
+            candle_core::CpuStorage::F32(out),
+            candle_core::Shape::from((n, c, h, w)),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let (x, y, g) = (arg.contiguous()?, res.contiguous()?, grad.contiguous()?);
+        Ok(Some(x.apply_op3_no_bwd(
+            &y,
+            &g,
+            &TriangleGrad { power: self.power },
+        )?))
+    }
+}
+
+/// The gradient of [`TriangleOp`] from its input, output and cotangent.
+struct TriangleGrad {
+    power: f32,
+}
+
+impl candle_core::CustomOp3 for TriangleGrad {
+    fn name(&self) -> &'static str {
+        "triangle-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &candle_core::CpuStorage,
+        xl: &candle_core::Layout,
+        ys: &candle_core::CpuStorage,
+        yl: &candle_core::Layout,
+        gs: &candle_core::CpuStorage,
+        gl: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let ((n, c, h, w), x) = nchw_slice(xs, xl, "triangle-grad")?;
+        let (_, y) = nchw_slice(ys, yl, "triangle-grad")?;
+        let (_, g) = nchw_slice(gs, gl, "triangle-grad")?;
+        if y.len() != x.len() || g.len() != x.len() {
+            candle_core::bail!("triangle-grad: input, output and cotangent differ in size")
+        }
+        let (hw, p) = (h * w, self.power);
+        let floor = TRIANGLE_FLOOR as f32;
+        let fp = TRIANGLE_FLOOR.powf(p as f64) as f32;
+        let mut out = vec![0f32; x.len()];
+        if hw > 0 && c > 0 {
+            out.par_chunks_mut(c * hw)
+                .zip(x.par_chunks(c * hw))
+                .zip(y.par_chunks(c * hw).zip(g.par_chunks(c * hw)))
+                .for_each(|((o, xi), (yi, gi))| {
+                    let mean = channel_mean(xi, c, hw);
+                    for (i, ov) in o.iter_mut().enumerate() {
+                        let r = xi[i] - mean[i % hw];
+                        let d = if r <= 0.0 {
+                            0.0
+                        } else if p == 1.0 {
+                            1.0
+                        } else {
+                            p * (yi[i] + fp) / (r + floor)
+                        };
+                        *ov = gi[i] * d;
+                    }
+                    let tmean = channel_mean(o, c, hw);
+                    for plane in o.chunks_mut(hw) {
+                        for (ov, &t) in plane.iter_mut().zip(&tmean) {
+                            *ov -= t;
+                        }
+                    }
+                });
+        }
+        Ok((
+            candle_core::CpuStorage::F32(out),
+            candle_core::Shape::from((n, c, h, w)),
+        ))
+    }
 }
 
 /// Max or average pooling with window `k`, stride `s` and zero padding `p`,
@@ -600,6 +831,56 @@ mod tests {
             .unwrap()
             .to_vec1()
             .unwrap()
+    }
+
+    #[test]
+    fn the_fused_triangle_matches_its_candle_ops() {
+        // The one-op Triangle (autograd on the CPU) against the six candle
+        // ops it replaces: values and the gradient of a weighted sum, for
+        // SoftHebb's powers.
+        let dev = Device::Cpu;
+        let (n, c, h, w) = (2usize, 5usize, 3usize, 4usize);
+        let len = n * c * h * w;
+        let vals: Vec<f32> = (0..len)
+            .map(|i| ((i * 37) % 11) as f32 / 5.0 - 1.0)
+            .collect();
+        let wts: Vec<f32> = (0..len).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+        let wts = Tensor::from_vec(wts, (n, c, h, w), &dev).unwrap();
+        for power in [0.7f32, 1.0, 1.4] {
+            let x = candle_core::Var::from_tensor(
+                &Tensor::from_vec(vals.clone(), (n, c, h, w), &dev).unwrap(),
+            )
+            .unwrap();
+            let fused = triangle(x.as_tensor(), power).unwrap();
+            let plain = triangle_ops(x.as_tensor(), power).unwrap();
+            let fg = (&fused * &wts)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let pg = (&plain * &wts)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let (fv, pv): (Vec<f32>, Vec<f32>) = (
+                fused.flatten_all().unwrap().to_vec1().unwrap(),
+                plain.flatten_all().unwrap().to_vec1().unwrap(),
+            );
+            for (a, b) in [(fv, pv), (grad_of(&fg, &x), grad_of(&pg, &x))] {
+                let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+                let err = a
+                    .iter()
+                    .zip(&b)
+                    .fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+                assert!(
+                    err <= 1e-5 * scale,
+                    "power {power}: off by {err} of {scale}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -167,6 +167,78 @@ mod tests {
     }
 
     #[test]
+    fn the_fused_cpu_ops_match_candle_ops_in_value_and_gradient() {
+        // Under autograd on the CPU the ascent's pass takes one-op forms (the
+        // Triangle, padded plane correlations, 1×1 products, box-filtered
+        // patch norms): every architecture's every layer, plain and with
+        // the per-tap cosine and the surround, must give the candle ops'
+        // response and input gradient.
+        use crate::hebb::layer::{Activation, CosineNorm};
+        use crate::hebb::tensor::with_composed_ops;
+        use crate::models::hebb_cnn::LayerOptions;
+        let archs = [
+            "softhebb",
+            "hardhebb",
+            "lagani_short",
+            "lagani_long",
+            "softhebb_depthwise",
+            "hardhebb_depthwise",
+            "softhebb_residual",
+        ];
+        for arch in archs {
+            for (activation, surround) in [(Activation::Plain, false), (Activation::Cosine, true)] {
+                let opts = LayerOptions {
+                    activation,
+                    cosine: CosineNorm::PerTap,
+                    surround,
+                    width: 0.125,
+                    ..Default::default()
+                };
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+                let net = HebbNet::build(arch, &opts, &mut rng).unwrap();
+                for i in 0..net.layers().len() {
+                    let size = net.receptive_size(i).unwrap();
+                    let vals: Vec<f32> = (0..2 * 3 * size * size).map(|_| rng.random()).collect();
+                    let pass = || {
+                        let x = Var::from_tensor(
+                            &Tensor::from_vec(vals.clone(), (2, 3, size, size), &Device::Cpu)
+                                .unwrap(),
+                        )
+                        .unwrap();
+                        let y = net
+                            .forward_tensor_first(x.as_tensor(), true, Some(i), 5)
+                            .unwrap();
+                        let n = y.elem_count();
+                        let wts: Vec<f32> = (0..n).map(|j| ((j * 7) % 5) as f32 - 2.0).collect();
+                        let wts = Tensor::from_vec(wts, y.shape(), &Device::Cpu).unwrap();
+                        let grads = (&y * wts).unwrap().sum_all().unwrap().backward().unwrap();
+                        let g = grads.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+                        let y: Vec<f32> = y.flatten_all().unwrap().to_vec1().unwrap();
+                        (y, g.to_vec1::<f32>().unwrap())
+                    };
+                    let (fy, fg) = pass();
+                    let (cy, cg) = with_composed_ops(pass);
+                    for (what, a, b) in [("response", fy, cy), ("gradient", fg, cg)] {
+                        assert_eq!(a.len(), b.len(), "{arch} layer {i} {what}");
+                        let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+                        let err = a
+                            .iter()
+                            .zip(&b)
+                            .fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+                        // float32 summation orders differ; the worst case,
+                        // the residual network's last layer through nine
+                        // cosine-normalised layers, read 1.5e-4.
+                        assert!(
+                            err <= 3e-4 * scale,
+                            "{arch} {activation:?} surround {surround} layer {i} {what}: off by {err} of {scale}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_ascent_finds_each_linear_units_filter() {
         // Two linear units u_k = Σ w_k·x over a 3×5×5 input, non-negative
         // filters (the clamp to [0, 1] keeps each optimum ε·w/‖w‖ reachable),
