@@ -6,7 +6,8 @@
 //!     cargo run --release --example rf_ascent -- [steps] [arch] [cos] [surround]
 //!
 //! `cos` gives every layer the per-tap cosine and hard-WTA (the report's
-//! `…/HardWTA/Cos` rows), `surround` the surround.
+//! `…/HardWTA/Cos` rows), `surround` the surround, `report` times only the
+//! layers a run draws by default (`rf_layers: report`).
 
 use candle_core::{Device, Tensor};
 use hebbench::experiments::hebbian_cnn::receptive::{ascend, AscentConfig};
@@ -46,8 +47,9 @@ fn main() -> hebbench::Result<()> {
     let mut total = 0.0;
     // RF_LAYER=i times that layer alone (for a profiler).
     let only: Option<usize> = std::env::var("RF_LAYER").ok().and_then(|v| v.parse().ok());
+    let drawn = net.report_drawn_layers();
     for i in 0..net.layers().len() {
-        if only.is_some_and(|o| o != i) {
+        if only.is_some_and(|o| o != i) || (flag("report") && !drawn.contains(&i)) {
             continue;
         }
         let Some(size) = net.receptive_size(i) else {

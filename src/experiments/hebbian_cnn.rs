@@ -25,7 +25,7 @@ pub mod record;
 
 pub(crate) use params::neutral_options;
 use params::PINNED_PART_KEYS;
-pub use params::{Engine, HebbianCnnParams, Parsed, ZcaFit, ZcaLayout};
+pub use params::{Engine, HebbianCnnParams, Parsed, RfLayers, ZcaFit, ZcaLayout};
 use record::Recorder;
 
 /// The experiment kind `hebbian_cnn`.
@@ -413,7 +413,11 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
     out.summary.insert("record_s".into(), recorder.seconds());
     recorder.finish(&net, &mut out.artefacts);
     if p.rf_steps > 0 {
-        receptive_fields(ctx, &net, p.rf_steps, out)?;
+        let layers = match p.rf_layers {
+            RfLayers::Report => net.report_drawn_layers(),
+            RfLayers::All => (0..net.layers().len()).collect(),
+        };
+        receptive_fields(ctx, &net, p.rf_steps, &layers, out)?;
     }
     layer_artefacts(&net, out);
 
@@ -540,12 +544,13 @@ fn zca_fit_data(ctx: &RunContext, layout: ZcaLayout, fit: ZcaFit) -> (Vec<f32>, 
     (x, n)
 }
 
-/// Receptive fields of the first [`RF_UNITS`] units of every Hebbian layer
+/// Receptive fields of the first [`RF_UNITS`] units of each of `layers`
 /// (`layer<i>_rf`, units × 3 × size × size), timed as their own phase.
 fn receptive_fields(
     ctx: &RunContext,
     net: &HebbNet,
     steps: usize,
+    layers: &[usize],
     out: &mut RunOutput,
 ) -> Result<()> {
     let start = std::time::Instant::now();
@@ -553,18 +558,17 @@ fn receptive_fields(
         steps,
         ..Default::default()
     };
-    let fields =
-        match receptive::of_network(net, RF_UNITS, usize::MAX, &cfg, &mut ctx.rng(STREAM_RF)) {
-            Ok(f) => f,
-            Err(e) => {
-                // An analysis that fails loses nothing else of the run.
-                let first = e.to_string();
-                let first = first.lines().next().unwrap_or_default();
-                ctx.progress
-                    .println(&format!("no receptive fields: {first}"));
-                Vec::new()
-            }
-        };
+    let fields = match receptive::of_network(net, RF_UNITS, layers, &cfg, &mut ctx.rng(STREAM_RF)) {
+        Ok(f) => f,
+        Err(e) => {
+            // An analysis that fails loses nothing else of the run.
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or_default();
+            ctx.progress
+                .println(&format!("no receptive fields: {first}"));
+            Vec::new()
+        }
+    };
     let mut units = 0;
     for (i, size, images) in fields {
         let n = images.len() / (3 * size * size);

@@ -78,6 +78,11 @@ pub trait Block: Send {
     fn layers(&self) -> Vec<&HebbConv>;
     /// The block's Hebbian layers, mutably.
     fn layers_mut(&mut self) -> Vec<&mut HebbConv>;
+    /// Which of [`Block::layers`] the report draws receptive fields of
+    /// (default: all of them).
+    fn report_draws(&self) -> Vec<bool> {
+        vec![true; self.layers().len()]
+    }
     /// The frozen forward pass in candle ops (NCHW, running BatchNorm
     /// statistics, any device, differentiable). Each Hebbian layer's
     /// response is pushed to `taps` in [`Block::layers`] order, and the pass
@@ -388,6 +393,11 @@ impl Block for ResidualBlock {
     fn layers(&self) -> Vec<&HebbConv> {
         vec![&self.expand, &self.dw, &self.project, &self.shortcut]
     }
+    /// Only the depthwise `conv2` (experiment_hebbian_residual.py L293–295:
+    /// `conv1`, `res1.conv2`, `res2.conv2`; Fig. 31).
+    fn report_draws(&self) -> Vec<bool> {
+        vec![false, true, false, false]
+    }
     fn layers_mut(&mut self) -> Vec<&mut HebbConv> {
         vec![
             &mut self.expand,
@@ -690,6 +700,16 @@ impl HebbNet {
             }
         }
         None
+    }
+
+    /// The indices (into [`HebbNet::layers`]) of the layers whose receptive
+    /// fields the report draws.
+    pub fn report_drawn_layers(&self) -> Vec<usize> {
+        let drawn = self.blocks.iter().flat_map(|b| b.report_draws());
+        drawn
+            .enumerate()
+            .filter_map(|(i, d)| d.then_some(i))
+            .collect()
     }
 
     /// Every Hebbian layer in order.

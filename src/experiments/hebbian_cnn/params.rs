@@ -117,7 +117,23 @@ crate::config! {
         /// (the report's `visualize_filters` takes 500); 0 skips it. Changes
         /// only the figure, never a metric.
         pub rf_steps: usize = 500,
+        /// The layers whose receptive fields are drawn: `report` (those the
+        /// report's scripts draw: every Hebbian layer, except that of a
+        /// residual block only the depthwise conv2, experiment_hebbian_residual.py
+        /// L293–295) or `all`. Changes only the figures, never a metric.
+        pub rf_layers: RfLayers = (RfLayers::Report),
     }
+}
+
+/// The layers drawn (see [`HebbianCnnParams::rf_layers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RfLayers {
+    /// The layers the report's scripts draw.
+    #[default]
+    Report,
+    /// Every Hebbian layer.
+    All,
 }
 
 /// The pixel order of the ZCA fit (see [`HebbianCnnParams::zca_layout`]).
@@ -156,6 +172,8 @@ pub(crate) fn neutral_options() -> Vec<(&'static str, serde_json::Value)> {
         ("threshold_update", json!("standard")),
         ("dale_reflect", json!(false)),
         ("rf_steps", json!(500)),
+        // Figures only: residual runs from before it drew every layer.
+        ("rf_layers", json!("report")),
         ("engine", json!("auto")),
     ]
 }

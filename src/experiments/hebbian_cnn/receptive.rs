@@ -84,19 +84,22 @@ pub fn ascend(
     Ok((x.flatten_all()?.to_vec1()?, acts))
 }
 
-/// The receptive fields of the first `units` channels of every Hebbian layer
-/// up to `max_layers`: per layer `(index, size, images of units × 3 × size ×
-/// size)`.
+/// The receptive fields of the first `units` channels of each Hebbian layer
+/// in `layers` (indices into [`HebbNet::layers`]): per layer `(index, size,
+/// images of units × 3 × size × size)`.
 pub fn of_network(
     net: &HebbNet,
     units: usize,
-    max_layers: usize,
+    layers: &[usize],
     cfg: &AscentConfig,
     rng: &mut impl Rng,
 ) -> Result<Vec<(usize, usize, Vec<f32>)>> {
     let mut out = Vec::new();
     let cin = net.layers().first().map_or(3, |l| l.spec.cin);
-    for (i, l) in net.layers().iter().enumerate().take(max_layers) {
+    for (i, l) in net.layers().iter().enumerate() {
+        if !layers.contains(&i) {
+            continue;
+        }
         let Some(size) = net.receptive_size(i) else {
             break;
         };
@@ -235,6 +238,28 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_report_draws_each_residual_blocks_depthwise_layer_only() {
+        // experiment_hebbian_residual.py L293–295 draws conv1, res1.conv2 and
+        // res2.conv2: layers 0, 2 and 6 of [conv1, (expand, dw, project,
+        // shortcut) × 2]; the other scripts draw every Hebbian layer.
+        use crate::models::hebb_cnn::LayerOptions;
+        let opts = LayerOptions {
+            width: 0.125,
+            ..Default::default()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        for (arch, want) in [
+            ("softhebb_residual", vec![0, 2, 6]),
+            ("softhebb", vec![0, 1, 2]),
+            ("softhebb_depthwise", vec![0, 1, 2, 3, 4]),
+            ("lagani_long", vec![0, 1, 2, 3]),
+        ] {
+            let net = HebbNet::build(arch, &opts, &mut rng).unwrap();
+            assert_eq!(net.report_drawn_layers(), want, "{arch}");
         }
     }
 
