@@ -59,6 +59,15 @@ thread_local! {
     static COMPOSED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// The largest absolute difference between `a` and `b`, and the largest
+/// magnitude in `b` (at least 1e-6) that a test judges it against.
+#[cfg(test)]
+pub(crate) fn worst_difference(a: &[f32], b: &[f32]) -> (f32, f32) {
+    let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+    let err = a.iter().zip(b).fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+    (err, scale)
+}
+
 /// Runs `f` with the fused CPU forms off: the candle-op reference a test
 /// holds them to.
 #[cfg(test)]
@@ -870,11 +879,7 @@ mod tests {
                 plain.flatten_all().unwrap().to_vec1().unwrap(),
             );
             for (a, b) in [(fv, pv), (grad_of(&fg, &x), grad_of(&pg, &x))] {
-                let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-                let err = a
-                    .iter()
-                    .zip(&b)
-                    .fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+                let (err, scale) = worst_difference(&a, &b);
                 assert!(
                     err <= 1e-5 * scale,
                     "power {power}: off by {err} of {scale}"

@@ -155,11 +155,7 @@ mod tests {
                         .to_vec1()
                         .unwrap();
                     assert_eq!(got.len(), want.len(), "{arch} layer {i}");
-                    let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-                    let err = got
-                        .iter()
-                        .zip(&want)
-                        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                    let (err, scale) = crate::hebb::tensor::worst_difference(&got, &want);
                     assert!(
                         err <= 1e-5 * scale,
                         "{arch} {cosine:?} layer {i}: off by {err} of {scale}"
@@ -177,7 +173,7 @@ mod tests {
         // the per-tap cosine and the surround, must give the candle ops'
         // response and input gradient.
         use crate::hebb::layer::{Activation, CosineNorm};
-        use crate::hebb::tensor::with_composed_ops;
+        use crate::hebb::tensor::{with_composed_ops, worst_difference};
         use crate::models::hebb_cnn::LayerOptions;
         let archs = [
             "softhebb",
@@ -223,11 +219,7 @@ mod tests {
                     let (cy, cg) = with_composed_ops(pass);
                     for (what, a, b) in [("response", fy, cy), ("gradient", fg, cg)] {
                         assert_eq!(a.len(), b.len(), "{arch} layer {i} {what}");
-                        let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-                        let err = a
-                            .iter()
-                            .zip(&b)
-                            .fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+                        let (err, scale) = worst_difference(&a, &b);
                         // float32 summation orders differ; the worst case,
                         // the residual network's last layer through nine
                         // cosine-normalised layers, read 1.5e-4.
