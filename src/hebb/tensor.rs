@@ -218,44 +218,45 @@ fn conv(x: &Tensor, w: &Tensor, k: usize, cosine: bool) -> Result<Tensor> {
     let (n, c, h, wd) = x.dims4()?;
     let (ho, wo) = (h + 1 - k, wd + 1 - k);
     let cout = w.dim(0)?;
-    if fused(x) {
-        // Under autograd (the ascent): a 1×1 layer is one batched product
-        // on NCHW (no gather, no transposes), and the patch norm is the
-        // channel sum of x² box-filtered k×k, not a reduction of patches
-        // k·k times the input's size (and of its gradient).
-        let u = if k == 1 {
-            w.broadcast_left(n)?
-                .matmul(&x.reshape((n, c, h * wd))?)?
-                .reshape((n, cout, h, wd))?
-        } else {
-            patches(x, k)?
-                .matmul(&w.t()?)?
-                .reshape((n, ho * wo, cout))?
-                .transpose(1, 2)?
-                .reshape((n, cout, ho, wo))?
-        };
-        if !cosine {
-            return Ok(u);
+    // Under autograd (the ascent) a 1×1 layer is one batched product on
+    // NCHW (no gather, no transposes), and the patch norm is the channel
+    // sum of x² box-filtered k×k, not a reduction of patches k·k times the
+    // input's size (and of its gradient).
+    let fused = fused(x);
+    let p = if fused && k == 1 {
+        None
+    } else {
+        Some(patches(x, k)?)
+    };
+    let u = match &p {
+        None => w
+            .broadcast_left(n)?
+            .matmul(&x.reshape((n, c, h * wd))?)?
+            .reshape((n, cout, h, wd))?,
+        Some(p) => p
+            .matmul(&w.t()?)?
+            .reshape((n, ho * wo, cout))?
+            .transpose(1, 2)?
+            .reshape((n, cout, ho, wo))?,
+    };
+    if !cosine {
+        return Ok(u);
+    }
+    let n2 = match &p {
+        // Elsewhere the norms come from the patches already gathered: one
+        // reduction, where a box filter would add k·k graph nodes.
+        Some(p) if !fused => p.sqr()?.sum_keepdim(1)?.reshape((n, 1, ho, wo))?,
+        _ => {
+            let sq = x.sqr()?.sum_keepdim(1)?;
+            if k == 1 {
+                sq
+            } else {
+                let ones = Tensor::ones((1, k * k), sq.dtype(), sq.device())?;
+                depthwise(&sq, &ones, k)?
+            }
         }
-        let sq = x.sqr()?.sum_keepdim(1)?;
-        let n2 = if k == 1 {
-            sq
-        } else {
-            depthwise(&sq, &Tensor::ones((1, k * k), sq.dtype(), sq.device())?, k)?
-        };
-        return Ok(u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?);
-    }
-    let p = patches(x, k)?;
-    let mut u = p.matmul(&w.t()?)?;
-    if cosine {
-        // The patch norms from the patches already gathered: one reduction,
-        // where a depthwise sum of squares would add k·k more graph nodes.
-        let n2 = p.sqr()?.sum_keepdim(1)?;
-        u = u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?;
-    }
-    Ok(u.reshape((n, ho * wo, cout))?
-        .transpose(1, 2)?
-        .reshape((n, cout, ho, wo))?)
+    };
+    Ok(u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?)
 }
 
 /// The `k×k` patches of an already padded `x` (NCHW) as `(n·ho·wo) ×
