@@ -183,10 +183,7 @@ impl candle_core::CustomOp1 for PlaneCorrelate {
                     }
                 }
             });
-        Ok((
-            candle_core::CpuStorage::F32(out),
-            candle_core::Shape::from((n, c, ho, wo)),
-        ))
+        Ok(nchw_output(out, (n, c, ho, wo)))
     }
 
     fn bwd(
@@ -564,6 +561,14 @@ fn nchw_slice<'a>(
     }
 }
 
+/// A CPU op's result: `out` as an NCHW tensor of `dims`.
+fn nchw_output(out: Vec<f32>, dims: Dims4) -> (candle_core::CpuStorage, candle_core::Shape) {
+    (
+        candle_core::CpuStorage::F32(out),
+        candle_core::Shape::from(dims),
+    )
+}
+
 /// The mean over the channels of one image's `c` planes of `hw` values.
 fn channel_mean(img: &[f32], c: usize, hw: usize) -> Vec<f32> {
     let mut mean = vec![0f32; hw];
@@ -617,10 +622,7 @@ impl candle_core::CustomOp1 for TriangleOp {
                     }
                 });
         }
-        Ok((
-            candle_core::CpuStorage::F32(out),
-            candle_core::Shape::from((n, c, h, w)),
-        ))
+        Ok(nchw_output(out, (n, c, h, w)))
     }
 
     fn bwd(
@@ -693,10 +695,7 @@ impl candle_core::CustomOp3 for TriangleGrad {
                     }
                 });
         }
-        Ok((
-            candle_core::CpuStorage::F32(out),
-            candle_core::Shape::from((n, c, h, w)),
-        ))
+        Ok(nchw_output(out, (n, c, h, w)))
     }
 }
 
