@@ -47,6 +47,22 @@ fn parallelism() -> gemm::Parallelism {
 /// `dst (m×n) = a (m×k) · bᵀ`, with `b` given as `n×k` (the forward pass
 /// `U = P·Wᵀ`). All row-major.
 pub fn matmul_nt(a: &[f32], b: &[f32], dst: &mut [f32], m: usize, n: usize, k: usize) {
+    matmul_nt_on(a, b, dst, (m, n, k), parallelism())
+}
+
+/// [`matmul_nt`] on the calling thread alone: for callers that are
+/// already one of many rayon tasks.
+pub fn matmul_nt_serial(a: &[f32], b: &[f32], dst: &mut [f32], m: usize, n: usize, k: usize) {
+    matmul_nt_on(a, b, dst, (m, n, k), gemm::Parallelism::None)
+}
+
+fn matmul_nt_on(
+    a: &[f32],
+    b: &[f32],
+    dst: &mut [f32],
+    (m, n, k): (usize, usize, usize),
+    par: gemm::Parallelism,
+) {
     assert!(a.len() >= m * k && b.len() >= n * k && dst.len() >= m * n);
     // SAFETY: the assertion bounds every index the strides below reach:
     // a[i·k + p], b[j·k + p], dst[i·n + j] for i < m, j < n, p < k.
@@ -70,7 +86,7 @@ pub fn matmul_nt(a: &[f32], b: &[f32], dst: &mut [f32], m: usize, n: usize, k: u
             false,
             false,
             false,
-            parallelism(),
+            par,
         )
     }
 }

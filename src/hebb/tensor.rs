@@ -206,25 +206,29 @@ impl candle_core::CustomOp1 for PlaneCorrelate {
     }
 }
 
-/// A `k×k` correlation of an already padded `x` (NCHW) with `w` given as
-/// `cout × (k·k·cin)` rows in `[tap][channel]` order, one matmul over the
-/// patches; under `cosine`, each response divided by its patch's norm.
-/// (candle's own `conv2d` backward goes through a CPU `conv_transpose2d`
-/// that is orders of magnitude slower.)
-fn conv(x: &Tensor, w: &Tensor, k: usize, cosine: bool) -> Result<Tensor> {
+/// A `k×k` correlation of an already padded `x` (NCHW) with the `cout`
+/// weight rows `w` of `k·k·cin` values in `[tap][channel]` order, one
+/// matmul over the patches; under `cosine`, each response divided by its
+/// patch's norm. (candle's own `conv2d` backward goes through a CPU
+/// `conv_transpose2d` that is orders of magnitude slower.)
+fn conv(x: &Tensor, w: &[f32], cout: usize, k: usize, cosine: bool) -> Result<Tensor> {
     let (n, c, h, wd) = x.dims4()?;
     let (ho, wo) = (h + 1 - k, wd + 1 - k);
-    let cout = w.dim(0)?;
-    // Under autograd (the ascent) a 1×1 layer is one batched product on
-    // NCHW (no gather, no transposes), and the patch norm is the channel
-    // sum of x² box-filtered k×k, not a reduction of patches k·k times the
-    // input's size (and of its gradient).
     let fused = fused(x);
-    let p = if fused && k == 1 {
-        None
-    } else {
-        Some(patches(x, k)?)
-    };
+    // Under autograd (the ascent) a k×k layer is one op whose backward is
+    // one product and a col2im: no gather, permutes or broadcasts for
+    // autograd to differentiate.
+    if fused && k > 1 {
+        let op = ConvOp {
+            w: std::sync::Arc::new(ConvWeights::new(w, cout, k, c)?),
+            cosine,
+        };
+        return Ok(x.contiguous()?.apply_op1(op)?);
+    }
+    let row = k * k * c;
+    let w = Tensor::from_slice(&w[..(cout * row).min(w.len())], (cout, row), x.device())?;
+    // A 1×1 layer under autograd is one batched product on NCHW.
+    let p = if fused { None } else { Some(patches(x, k)?) };
     let u = match &p {
         None => w
             .broadcast_left(n)?
@@ -240,20 +244,212 @@ fn conv(x: &Tensor, w: &Tensor, k: usize, cosine: bool) -> Result<Tensor> {
         return Ok(u);
     }
     let n2 = match &p {
-        // Elsewhere the norms come from the patches already gathered: one
-        // reduction, where a box filter would add k·k graph nodes.
-        Some(p) if !fused => p.sqr()?.sum_keepdim(1)?.reshape((n, 1, ho, wo))?,
-        _ => {
-            let sq = x.sqr()?.sum_keepdim(1)?;
-            if k == 1 {
-                sq
-            } else {
-                let ones = Tensor::ones((1, k * k), sq.dtype(), sq.device())?;
-                depthwise(&sq, &ones, k)?
-            }
-        }
+        Some(p) => p.sqr()?.sum_keepdim(1)?.reshape((n, 1, ho, wo))?,
+        None => x.sqr()?.sum_keepdim(1)?,
     };
     Ok(u.broadcast_div(&(n2 + 1e-8)?.sqrt()?)?)
+}
+
+/// The frozen weights of a [`ConvOp`], as rows (`cout × k·k·c`) for the
+/// forward product and as their transpose for the backward one.
+struct ConvWeights {
+    rows: Vec<f32>,
+    cols: Vec<f32>,
+    cout: usize,
+    k: usize,
+    c: usize,
+}
+
+impl ConvWeights {
+    fn new(w: &[f32], cout: usize, k: usize, c: usize) -> Result<Self> {
+        let row = k * k * c;
+        if w.len() < cout * row {
+            return Err(Error::Shape(format!(
+                "{} weights for {cout} rows of {row}",
+                w.len()
+            )));
+        }
+        let rows = w[..cout * row].to_vec();
+        let mut cols = vec![0f32; row * cout];
+        for (o, r) in rows.chunks(row).enumerate() {
+            for (j, &v) in r.iter().enumerate() {
+                cols[j * cout + o] = v;
+            }
+        }
+        Ok(Self {
+            rows,
+            cols,
+            cout,
+            k,
+            c,
+        })
+    }
+
+    /// One image's `(ho·wo) × (k·k·c)` patches, in [`patches`]' order,
+    /// and, under `cosine`, each patch's norm (else ones).
+    fn patches(&self, img: &[f32], (h, w): (usize, usize), cosine: bool) -> (Vec<f32>, Vec<f32>) {
+        let (k, c) = (self.k, self.c);
+        let (ho, wo) = (h + 1 - k, w + 1 - k);
+        let row = k * k * c;
+        let mut p = vec![0f32; ho * wo * row];
+        for (r, pr) in p.chunks_mut(row).enumerate() {
+            let (y, x) = (r / wo, r % wo);
+            for dy in 0..k {
+                for dx in 0..k {
+                    let tap = &mut pr[(dy * k + dx) * c..][..c];
+                    let at = (y + dy) * w + x + dx;
+                    for (ch, t) in tap.iter_mut().enumerate() {
+                        *t = img[ch * h * w + at];
+                    }
+                }
+            }
+        }
+        let norms = if cosine {
+            p.chunks(row)
+                .map(|pr| (pr.iter().map(|v| v * v).sum::<f32>() + 1e-8).sqrt())
+                .collect()
+        } else {
+            vec![1.0; ho * wo]
+        };
+        (p, norms)
+    }
+}
+
+/// [`conv`] as one CPU op on the padded input (rayon over images).
+struct ConvOp {
+    w: std::sync::Arc<ConvWeights>,
+    cosine: bool,
+}
+
+impl candle_core::CustomOp1 for ConvOp {
+    fn name(&self) -> &'static str {
+        "hebb-conv"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let ((n, c, h, w), x) = nchw_slice(storage, layout, "hebb-conv")?;
+        let wt = &*self.w;
+        if c != wt.c || h < wt.k || w < wt.k {
+            candle_core::bail!("hebb-conv: input {n}×{c}×{h}×{w} does not fit its weights")
+        }
+        let (ho, wo, cout) = (h + 1 - wt.k, w + 1 - wt.k, wt.cout);
+        let row = wt.k * wt.k * c;
+        let mut out = vec![0f32; n * cout * ho * wo];
+        if !out.is_empty() {
+            out.par_chunks_mut(cout * ho * wo)
+                .zip(x.par_chunks(c * h * w))
+                .for_each(|(o, img)| {
+                    let (p, norms) = wt.patches(img, (h, w), self.cosine);
+                    let mut u = vec![0f32; ho * wo * cout];
+                    super::gemm::matmul_nt_serial(&p, &wt.rows, &mut u, ho * wo, cout, row);
+                    for (r, (ur, &s)) in u.chunks(cout).zip(&norms).enumerate() {
+                        for (ch, &v) in ur.iter().enumerate() {
+                            o[ch * ho * wo + r] = v / s;
+                        }
+                    }
+                });
+        }
+        Ok(nchw_output(out, (n, cout, ho, wo)))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let (x, y, g) = (arg.contiguous()?, res.contiguous()?, grad.contiguous()?);
+        Ok(Some(x.apply_op3_no_bwd(
+            &y,
+            &g,
+            &ConvGrad {
+                w: self.w.clone(),
+                cosine: self.cosine,
+            },
+        )?))
+    }
+}
+
+/// The input gradient of [`ConvOp`] from its input, output and cotangent:
+/// per patch `Wᵀ·g/s − p·(g·y)/s²` (the second term only under the cosine,
+/// whose `y = W·p/s`), scattered back onto the input (col2im).
+struct ConvGrad {
+    w: std::sync::Arc<ConvWeights>,
+    cosine: bool,
+}
+
+impl candle_core::CustomOp3 for ConvGrad {
+    fn name(&self) -> &'static str {
+        "hebb-conv-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &candle_core::CpuStorage,
+        xl: &candle_core::Layout,
+        ys: &candle_core::CpuStorage,
+        yl: &candle_core::Layout,
+        gs: &candle_core::CpuStorage,
+        gl: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let ((n, c, h, w), x) = nchw_slice(xs, xl, "hebb-conv-grad")?;
+        let (_, y) = nchw_slice(ys, yl, "hebb-conv-grad")?;
+        let (_, g) = nchw_slice(gs, gl, "hebb-conv-grad")?;
+        let wt = &*self.w;
+        let (k, cout) = (wt.k, wt.cout);
+        let (ho, wo) = (h + 1 - k, w + 1 - k);
+        let (plane, row) = (ho * wo, k * k * c);
+        if y.len() != n * cout * plane || g.len() != y.len() {
+            candle_core::bail!("hebb-conv-grad: output and cotangent do not fit the input")
+        }
+        let mut out = vec![0f32; x.len()];
+        if !out.is_empty() {
+            out.par_chunks_mut(c * h * w)
+                .zip(x.par_chunks(c * h * w))
+                .zip(y.par_chunks(cout * plane).zip(g.par_chunks(cout * plane)))
+                .for_each(|((gx, img), (yi, gi))| {
+                    let (p, norms) = wt.patches(img, (h, w), self.cosine);
+                    // g/s per patch, rows by patch.
+                    let mut gs = vec![0f32; plane * cout];
+                    for (r, (gr, &s)) in gs.chunks_mut(cout).zip(&norms).enumerate() {
+                        for (ch, v) in gr.iter_mut().enumerate() {
+                            *v = gi[ch * plane + r] / s;
+                        }
+                    }
+                    let mut gp = vec![0f32; plane * row];
+                    super::gemm::matmul_nt_serial(&gs, &wt.cols, &mut gp, plane, row, cout);
+                    for (r, (gpr, pr)) in gp.chunks_mut(row).zip(p.chunks(row)).enumerate() {
+                        if self.cosine {
+                            let s = norms[r];
+                            let gy: f32 = (0..cout)
+                                .map(|ch| gi[ch * plane + r] * yi[ch * plane + r])
+                                .sum();
+                            let coef = gy / (s * s);
+                            for (v, &pv) in gpr.iter_mut().zip(pr) {
+                                *v -= coef * pv;
+                            }
+                        }
+                        let (yy, xx) = (r / wo, r % wo);
+                        for dy in 0..k {
+                            for dx in 0..k {
+                                let tap = &gpr[(dy * k + dx) * c..][..c];
+                                let at = (yy + dy) * w + xx + dx;
+                                for (ch, &t) in tap.iter().enumerate() {
+                                    gx[ch * h * w + at] += t;
+                                }
+                            }
+                        }
+                    }
+                });
+        }
+        Ok(nchw_output(out, (n, c, h, w)))
+    }
 }
 
 /// The `k×k` patches of an already padded `x` (NCHW) as `(n·ho·wo) ×
@@ -326,13 +522,7 @@ impl HebbConv {
                 s.k,
             )?
         } else {
-            let row = taps * s.cin;
-            conv(
-                &xp,
-                &Tensor::from_slice(&w[..n * row], (n, row), dev)?,
-                s.k,
-                s.activation == Activation::Cosine,
-            )?
+            conv(&xp, &w, n, s.k, s.activation == Activation::Cosine)?
         };
         if s.depthwise && s.activation == Activation::Cosine {
             let sq = xp.sqr()?;

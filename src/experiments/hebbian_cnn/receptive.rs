@@ -168,8 +168,8 @@ mod tests {
     #[test]
     fn the_fused_cpu_ops_match_candle_ops_in_value_and_gradient() {
         // Under autograd on the CPU the ascent's pass takes one-op forms (the
-        // Triangle, padded plane correlations, 1×1 products, box-filtered
-        // patch norms): every architecture's every layer, plain and with
+        // Triangle, padded plane correlations, 1×1 products, k×k patch
+        // products with their cosine): every architecture's every layer, plain and with
         // the per-tap cosine and the surround, must give the candle ops'
         // response and input gradient.
         use crate::hebb::layer::{Activation, CosineNorm};
