@@ -550,8 +550,8 @@ fn throughput(runs: &Runs) -> Result<Section> {
     );
     if cost.is_some() {
         note += " Analysis is what the report's figures cost the run: the receptive-field ascent, the class-cluster embedding and recording \
-                 the other artefacts (`receptive_fields`, `embedding` phases and `record_s`), also as a share of the run's wall time; \
-                 artefacts KiB is the size of the run's `.safetensors` file. – where a run predates them.";
+                 the other artefacts (`receptive_fields`, `embedding` phases and `record_s`), also as a share of the run's wall time (for a run that reused cached \
+                 features, of its phases' summed wall times, the cached ones included); artefacts KiB is the size of the run's `.safetensors` file. – where a run predates them.";
     }
     Ok(Section {
         title: "Throughput".into(),
@@ -587,7 +587,7 @@ fn analysis_cost(runs: &Runs) -> Result<Option<polars::prelude::DataFrame>> {
     let share: Vec<Option<f64>> = ok
         .iter()
         .zip(&seconds)
-        .map(|(r, s)| match (s, r.last("total_wall_s")) {
+        .map(|(r, s)| match (s, analysed_wall(r)) {
             (Some(s), Some(w)) if w > 0.0 => Some(100.0 * s / w),
             _ => None,
         })
@@ -614,6 +614,22 @@ fn analysis_cost(runs: &Runs) -> Result<Option<polars::prelude::DataFrame>> {
     )
     .map_err(|e| crate::error::Error::Report(e.to_string()))?;
     Ok(Some(aggregate(&df, &ANALYSIS_COLUMNS)?))
+}
+
+/// The wall time an analysis cost is a share of: the run's own, or, for a
+/// run that reused cached features (whose ascent and embedding the run that
+/// learned them paid), the sum of its phases, the cached ones included.
+fn analysed_wall(r: &super::data::Run) -> Option<f64> {
+    if r.last("s_features_cached").unwrap_or(0.0) <= 0.0 {
+        return r.last("total_wall_s");
+    }
+    let walls: Vec<f64> = r
+        .columns()
+        .iter()
+        .filter_map(|c| c.strip_suffix("_images_per_s"))
+        .filter_map(|p| r.last(&format!("{p}_wall_s")))
+        .collect();
+    (!walls.is_empty()).then(|| walls.iter().sum())
 }
 
 /// One run's metrics after every classifier epoch: training loss, and
