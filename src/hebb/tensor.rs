@@ -398,9 +398,8 @@ impl candle_core::CustomOp3 for ConvGrad {
         gl: &candle_core::Layout,
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
         use rayon::prelude::*;
-        let ((n, c, h, w), x) = nchw_slice(xs, xl, "hebb-conv-grad")?;
-        let (_, y) = nchw_slice(ys, yl, "hebb-conv-grad")?;
-        let (_, g) = nchw_slice(gs, gl, "hebb-conv-grad")?;
+        let ((n, c, h, w), x, y, g) =
+            nchw_slices3([(xs, xl), (ys, yl), (gs, gl)], "hebb-conv-grad")?;
         let wt = &*self.w;
         let (k, cout) = (wt.k, wt.cout);
         let (ho, wo) = (h + 1 - k, w + 1 - k);
@@ -751,6 +750,21 @@ fn nchw_slice<'a>(
     }
 }
 
+/// A gradient op's input, output and cotangent, with the input's dims.
+type GradInputs<'a> = (Dims4, &'a [f32], &'a [f32], &'a [f32]);
+
+/// A gradient op's three inputs (input, output, cotangent) as slices, with
+/// the first one's NCHW dims.
+fn nchw_slices3<'a>(
+    [(xs, xl), (ys, yl), (gs, gl)]: [(&'a candle_core::CpuStorage, &candle_core::Layout); 3],
+    op: &str,
+) -> candle_core::Result<GradInputs<'a>> {
+    let (dims, x) = nchw_slice(xs, xl, op)?;
+    let (_, y) = nchw_slice(ys, yl, op)?;
+    let (_, g) = nchw_slice(gs, gl, op)?;
+    Ok((dims, x, y, g))
+}
+
 /// A CPU op's result: `out` as an NCHW tensor of `dims`.
 fn nchw_output(out: Vec<f32>, dims: Dims4) -> (candle_core::CpuStorage, candle_core::Shape) {
     (
@@ -850,9 +864,8 @@ impl candle_core::CustomOp3 for TriangleGrad {
         gl: &candle_core::Layout,
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
         use rayon::prelude::*;
-        let ((n, c, h, w), x) = nchw_slice(xs, xl, "triangle-grad")?;
-        let (_, y) = nchw_slice(ys, yl, "triangle-grad")?;
-        let (_, g) = nchw_slice(gs, gl, "triangle-grad")?;
+        let ((n, c, h, w), x, y, g) =
+            nchw_slices3([(xs, xl), (ys, yl), (gs, gl)], "triangle-grad")?;
         if y.len() != x.len() || g.len() != x.len() {
             candle_core::bail!("triangle-grad: input, output and cotangent differ in size")
         }
