@@ -8,11 +8,13 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::engine::Engine;
+use super::hebbian_cnn::record::Recorder;
 use super::{resolved, typed, Checked, Experiment, Params, Phase, RunContext, RunOutput};
 use crate::data::transforms::normalise_channels;
 use crate::error::{Error, Result};
 use crate::models::bp_cnn::{BpActivation, BpInit, BpSoftHebb};
 use crate::nhwc::gather_chw;
+use crate::train::frozen::FeatureStore;
 use crate::train::metrics::{argmax_rows, confusion, scores_of};
 use crate::train::EpochMetrics;
 
@@ -59,6 +61,9 @@ crate::config! {
         /// Mirror each test image at random at every evaluation, as the
         /// report's test transform does (data.py L215, L224).
         pub test_flip: bool = false,
+        /// Receptive-field ascent steps per drawn unit after training (the
+        /// report's 500; 0: none). Figures only, outside the run identity.
+        pub rf_steps: usize = 500,
         /// `auto` (the CPU kernels on the CPU, candle on any other device),
         /// `kernels` (im2col and pools as hand-written CPU ops) or `candle`
         /// (tensor ops on the run's device; the same logits and gradients
@@ -92,9 +97,12 @@ impl Experiment for BackpropCnn {
         config: &str,
         seed: u64,
     ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
-        let cm =
-            super::figures::confusion_figure(arts, config, seed, &crate::data::cifar10::CLASSES)?;
-        Ok(cm.into_iter().collect())
+        super::hebbian_cnn::figures::all(
+            arts,
+            config,
+            seed,
+            &super::hebbian_cnn::figures::Learning::BACKPROP,
+        )
     }
 
     fn check(&self, params: &Params) -> Result<Checked> {
@@ -131,6 +139,7 @@ impl Experiment for BackpropCnn {
             ("shuffle", serde_json::json!(true)),
             ("test_flip", serde_json::json!(false)),
             ("engine", serde_json::json!("auto")),
+            ("rf_steps", serde_json::json!(500)),
         ]
     }
 
@@ -171,6 +180,10 @@ impl Experiment for BackpropCnn {
             .progress
             .bar((p.epochs * n.div_ceil(p.batch)) as u64, "backprop epochs");
         let (mut train_s, mut eval_s) = (0f64, 0f64);
+        // Weights, Δw and statistics through training, as the Hebbian
+        // phase records them (Adam's steps here).
+        let mut recorder = Recorder::new(&net, p.epochs * n.div_ceil(p.batch));
+        let mut step = 0;
         for epoch in 0..p.epochs {
             let start = std::time::Instant::now();
             if p.shuffle {
@@ -191,7 +204,10 @@ impl Experiment for BackpropCnn {
                     .count();
                 let y = Tensor::from_vec(labels, chunk.len(), &dev)?;
                 let loss = candle_nn::loss::cross_entropy(&z, &y)?;
+                recorder.before_batch(&net, step);
                 opt.backward_step(&loss)?;
+                recorder.after_batch(&net, step);
+                step += 1;
                 loss_sum += loss.to_scalar::<f32>()? as f64;
                 batches += 1;
                 bar.inc(1);
@@ -248,6 +264,12 @@ impl Experiment for BackpropCnn {
             });
         }
         bar.finish_and_clear();
+        // Recording ran inside the training loop; its cost is reported
+        // apart (`record_s`) and not counted as training.
+        train_s -= recorder.seconds();
+        out.summary.insert("record_s".into(), recorder.seconds());
+        recorder.finish(&net, &mut out.artefacts);
+        analyse(ctx, &mut net, &xte, &test.labels, p.rf_steps, &mut out)?;
         out.phases.push(Phase {
             name: "supervised".into(),
             wall_s: train_s,
@@ -260,4 +282,40 @@ impl Experiment for BackpropCnn {
         });
         Ok(out)
     }
+}
+
+/// The trained network's analysis artefacts, as a Hebbian run's: filters,
+/// receptive fields of every layer, and the class-cluster embedding of the
+/// test features (each image unflipped).
+fn analyse(
+    ctx: &RunContext,
+    net: &mut BpSoftHebb,
+    xte: &[f32],
+    labels: &[u8],
+    rf_steps: usize,
+    out: &mut RunOutput,
+) -> Result<()> {
+    super::hebbian_cnn::layer_artefacts(net, out);
+    if rf_steps > 0 {
+        let layers: Vec<usize> = (0..net.stages()).collect();
+        super::hebbian_cnn::receptive_fields(ctx, net, rf_steps, &layers, out)?;
+    }
+    let start = std::time::Instant::now();
+    let [c, h, w] = ctx.dataset.shape;
+    let mut store: Option<FeatureStore> = None;
+    let idx: Vec<usize> = (0..labels.len()).collect();
+    for chunk in idx.chunks(256) {
+        let m = gather_chw(xte, chunk, &vec![false; chunk.len()], c, h, w);
+        let x = Tensor::from_vec(m.data, (m.n, m.h, m.w, m.c), net.device())?;
+        let f = net.features(&x, false)?;
+        let dim = f.dims()[1];
+        store
+            .get_or_insert_with(|| FeatureStore::new(dim))
+            .push(&f.flatten_all()?.to_vec1::<f32>()?)?;
+    }
+    if let Some(f) = store {
+        let extract_s = start.elapsed().as_secs_f64();
+        super::hebbian_cnn::embedding(ctx, &f, labels, extract_s, out);
+    }
+    Ok(())
 }

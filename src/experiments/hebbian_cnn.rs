@@ -18,7 +18,7 @@ use crate::models::hebb_cnn::HebbNet;
 use crate::nhwc::gather_chw;
 use crate::train::frozen::{train_head, FeatureStore, HeadRows, HeadSchedule};
 
-mod figures;
+pub(crate) mod figures;
 mod params;
 pub mod receptive;
 pub mod record;
@@ -63,7 +63,7 @@ impl Experiment for HebbianCnn {
         config: &str,
         seed: u64,
     ) -> std::result::Result<Vec<super::figures::FigureSpec>, String> {
-        figures::all(arts, config, seed)
+        figures::all(arts, config, seed, &figures::Learning::HEBBIAN)
     }
 
     fn check(&self, params: &Params) -> Result<Checked> {
@@ -448,7 +448,7 @@ fn learn_and_extract(ctx: &RunContext, p: &Parsed, out: &mut RunOutput) -> Resul
     out.summary.insert("feature_dim".into(), f_train.dim as f64);
     drop(xtr);
     drop(xte);
-    embedding(ctx, &f_test, &test.labels, out);
+    embedding(ctx, &f_test, &test.labels, 0.0, out);
 
     Ok(Features {
         train: f_train,
@@ -546,9 +546,9 @@ fn zca_fit_data(ctx: &RunContext, layout: ZcaLayout, fit: ZcaFit) -> (Vec<f32>, 
 
 /// Receptive fields of the first [`RF_UNITS`] units of each of `layers`
 /// (`layer<i>_rf`, units × 3 × size × size), timed as their own phase.
-fn receptive_fields(
+pub(crate) fn receptive_fields(
     ctx: &RunContext,
-    net: &HebbNet,
+    net: &dyn receptive::Frozen,
     steps: usize,
     layers: &[usize],
     out: &mut RunOutput,
@@ -571,11 +571,12 @@ fn receptive_fields(
     };
     let mut units = 0;
     for (i, size, images) in fields {
-        let n = images.len() / (3 * size * size);
+        let cin = net.input_channels();
+        let n = images.len() / (cin * size * size).max(1);
         units += n;
         out.artefacts.push(Artefact {
             name: format!("layer{i}_rf"),
-            shape: vec![n, 3, size, size],
+            shape: vec![n, cin, size, size],
             data: images,
         });
     }
@@ -594,7 +595,16 @@ const RF_UNITS: usize = 25;
 /// The class-cluster embedding of the test features and its numbers
 /// (`embed_*` scalars, `embedding` artefacts); a failure is recorded as a
 /// note and loses nothing else.
-fn embedding(ctx: &RunContext, f: &FeatureStore, labels: &[u8], out: &mut RunOutput) {
+///
+/// `extract_s` is what computing `f` for the embedding alone cost (0 where
+/// the features serve the classifier too); it counts in the phase.
+pub(crate) fn embedding(
+    ctx: &RunContext,
+    f: &FeatureStore,
+    labels: &[u8],
+    extract_s: f64,
+    out: &mut RunOutput,
+) {
     use crate::train::embedding::{embed, EmbedConfig};
     let start = std::time::Instant::now();
     let cfg = EmbedConfig::default();
@@ -645,7 +655,7 @@ fn embedding(ctx: &RunContext, f: &FeatureStore, labels: &[u8], out: &mut RunOut
     }
     out.phases.push(super::Phase {
         name: "embedding".into(),
-        wall_s: start.elapsed().as_secs_f64(),
+        wall_s: extract_s + start.elapsed().as_secs_f64(),
         images: f.len().min(cfg.points) as u64,
     });
 }
@@ -695,18 +705,19 @@ pub fn dense_hebbian_flops(net: &HebbNet) -> f64 {
 
 /// First-layer filters as RGB kernels and each layer's mean kernel norm
 /// (the other analysis artefacts come from [`record::Recorder`]).
-fn layer_artefacts(net: &HebbNet, out: &mut RunOutput) {
-    for (i, l) in net.layers().iter().enumerate() {
+pub(crate) fn layer_artefacts(net: &impl record::Weighted, out: &mut RunOutput) {
+    for (i, l) in net.layer_weights().iter().enumerate() {
         if i == 0 {
-            let (shape, data) = l.weights_oihw();
+            let (shape, data) = l.oihw();
             out.artefacts.push(Artefact {
                 name: "layer0_weights".into(),
                 shape,
                 data,
             });
         }
+        let fan = (l.w.len() / l.cout.max(1)).max(1);
         let norms: Vec<f32> =
-            l.w.chunks(l.spec.fan_in())
+            l.w.chunks(fan)
                 .map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt())
                 .collect();
         let mean = norms.iter().sum::<f32>() / norms.len().max(1) as f32;

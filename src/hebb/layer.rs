@@ -262,22 +262,6 @@ impl HebbConv {
         w
     }
 
-    /// Weights in PyTorch's `(out, in, kh, kw)` order, for plots.
-    pub fn weights_oihw(&self) -> (Vec<usize>, Vec<f32>) {
-        let s = &self.spec;
-        let cin = if s.depthwise { 1 } else { s.cin };
-        let taps = s.k * s.k;
-        let mut out = vec![0f32; self.w.len()];
-        for o in 0..s.cout {
-            for t in 0..taps {
-                for c in 0..cin {
-                    out[(o * cin + c) * taps + t] = self.w[o * taps * cin + t * cin + c];
-                }
-            }
-        }
-        (vec![s.cout, cin, s.k, s.k], out)
-    }
-
     /// Output spatial size for an input of `h×w`.
     pub fn out_hw(&self, h: usize, w: usize) -> (usize, usize) {
         let s = &self.spec;

@@ -349,6 +349,16 @@ impl BpSoftHebb {
         Ok(candle_nn::AdamW::new(self.vars(), params)?)
     }
 
+    /// Conv stages.
+    pub fn stages(&self) -> usize {
+        self.stages.len()
+    }
+
+    /// The device the network computes on.
+    pub fn device(&self) -> &Device {
+        &self.dev
+    }
+
     /// Every trainable variable.
     pub fn vars(&self) -> Vec<Var> {
         let mut v: Vec<Var> = self.stages.iter().map(|s| s.w.clone()).collect();
@@ -360,85 +370,26 @@ impl BpSoftHebb {
     /// Logits for an NHWC batch; `train` uses batch statistics (and records
     /// running ones) and dropout with masks drawn from `rng`.
     pub fn forward(&mut self, x: &Tensor, train: bool, rng: &mut impl Rng) -> Result<Tensor> {
+        let f = self.features(x, train)?;
+        self.head(f, train, rng)
+    }
+
+    /// The flattened output of the last pool (what the classifier reads)
+    /// for an NHWC batch; `train` as in [`BpSoftHebb::forward`].
+    pub fn features(&mut self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut x = x.clone();
-        for s in &mut self.stages {
-            let (n, h, w, c) = x.dims4()?;
-            let flat = x.reshape((n * h * w, c))?;
-            let (mean, var) = if train {
-                let mean = flat.mean_keepdim(0)?;
-                let var = flat.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)?;
-                let rows = (n * h * w) as f32;
-                let mv: Vec<f32> = mean.flatten_all()?.to_vec1()?;
-                let vv: Vec<f32> = var.flatten_all()?.to_vec1()?;
-                for j in 0..c {
-                    s.running_mean[j] = 0.9 * s.running_mean[j] + 0.1 * mv[j];
-                    s.running_var[j] =
-                        0.9 * s.running_var[j] + 0.1 * vv[j] * rows / (rows - 1.0).max(1.0);
-                }
-                (mean, var)
-            } else {
-                (
-                    Tensor::from_slice(&s.running_mean, (1, c), x.device())?,
-                    Tensor::from_slice(&s.running_var, (1, c), x.device())?,
-                )
-            };
-            let xn = flat
-                .broadcast_sub(&mean)?
-                .broadcast_div(&(var + 1e-5)?.sqrt()?)?
-                .reshape((n, h, w, c))?;
-            let cols = if self.candle {
-                im2col_tensor(&xn, s.k, s.pad)?
-            } else {
-                xn.contiguous()?.apply_op1(Im2Col { k: s.k, pad: s.pad })?
-            };
-            let ho = h + 2 * s.pad + 1 - s.k;
-            let wo = w + 2 * s.pad + 1 - s.k;
-            let y = cols.matmul(s.w.as_tensor())?;
-            let y = match self.activation {
-                BpActivation::Relu => y.relu()?,
-                // Triangle: subtract the channel mean, rectify, raise to the
-                // power (offset by 1e-6 so the gradient of x^0.7 stays finite
-                // at 0).
-                BpActivation::Triangle => {
-                    let y = y.broadcast_sub(&y.mean_keepdim(D::Minus1)?)?.relu()?;
-                    if s.power == 1.0 {
-                        y
-                    } else {
-                        ((y + 1e-6)?.powf(s.power)? - 1e-6f64.powf(s.power))?
-                    }
-                }
-            };
-            let y = y.reshape((n, ho, wo, s.cout))?;
-            let op = if s.max_pool {
-                PoolNhwc {
-                    kind: PoolKind::Max,
-                    k: 4,
-                    s: 2,
-                    p: 1,
-                }
-            } else {
-                PoolNhwc {
-                    kind: PoolKind::Avg,
-                    k: 2,
-                    s: 2,
-                    p: 0,
-                }
-            };
-            x = if self.candle {
-                // Both activations are ≥ 0, so the zero pad of the tensor
-                // pools never wins a max, as the kernel's skipped pad.
-                let y = y.permute((0, 3, 1, 2))?;
-                let y = match op.kind {
-                    PoolKind::Max => crate::hebb::tensor::max_pool_first(&y, op.k, op.s, op.p)?,
-                    PoolKind::Avg => crate::hebb::tensor::pool(&y, op.kind, op.k, op.s, op.p)?,
-                };
-                y.permute((0, 2, 3, 1))?.contiguous()?
-            } else {
-                y.apply_op1(op)?
-            };
+        for i in 0..self.stages.len() {
+            let xn = self.normalised(i, &x, train)?;
+            let s = &self.stages[i];
+            let y = self.activated(s, &self.conv(s, &xn, s.pad, s.cout)?)?;
+            x = self.pooled(s, &y, false)?;
         }
         let n = x.dims()[0];
-        let mut f = x.reshape((n, ()))?;
+        Ok(x.reshape((n, ()))?)
+    }
+
+    /// Dropout (when `train`) and the linear classifier.
+    fn head(&self, mut f: Tensor, train: bool, rng: &mut impl Rng) -> Result<Tensor> {
         if train && self.dropout > 0.0 {
             let keep = 1.0 - self.dropout;
             let mask: Vec<f32> = (0..f.elem_count())
@@ -456,11 +407,271 @@ impl BpSoftHebb {
         Ok(f.matmul(self.fc_w.as_tensor())?
             .broadcast_add(self.fc_b.as_tensor())?)
     }
+
+    /// Stage `i`'s BatchNorm of NHWC `x`: on the batch's statistics when
+    /// `train` (recording running ones), else on the running ones.
+    fn normalised(&mut self, i: usize, x: &Tensor, train: bool) -> Result<Tensor> {
+        let s = &mut self.stages[i];
+        let (n, h, w, c) = x.dims4()?;
+        let flat = x.reshape((n * h * w, c))?;
+        let (mean, var) = if train {
+            let mean = flat.mean_keepdim(0)?;
+            let var = flat.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)?;
+            let rows = (n * h * w) as f32;
+            let mv: Vec<f32> = mean.flatten_all()?.to_vec1()?;
+            let vv: Vec<f32> = var.flatten_all()?.to_vec1()?;
+            for j in 0..c {
+                s.running_mean[j] = 0.9 * s.running_mean[j] + 0.1 * mv[j];
+                s.running_var[j] =
+                    0.9 * s.running_var[j] + 0.1 * vv[j] * rows / (rows - 1.0).max(1.0);
+            }
+            (mean, var)
+        } else {
+            (
+                Tensor::from_slice(&s.running_mean, (1, c), x.device())?,
+                Tensor::from_slice(&s.running_var, (1, c), x.device())?,
+            )
+        };
+        Ok(flat
+            .broadcast_sub(&mean)?
+            .broadcast_div(&(var + 1e-5)?.sqrt()?)?
+            .reshape((n, h, w, c))?)
+    }
+
+    /// The first `channels` conv outputs of stage `s` over NHWC `xn`
+    /// (padding `pad`), NHWC; on the weights' device moved to `xn`'s.
+    fn conv(&self, s: &Stage, xn: &Tensor, pad: usize, channels: usize) -> Result<Tensor> {
+        let (n, h, w, _) = xn.dims4()?;
+        let cols = if self.candle || !xn.device().same_device(&self.dev) {
+            im2col_tensor(xn, s.k, pad)?
+        } else {
+            xn.contiguous()?.apply_op1(Im2Col { k: s.k, pad })?
+        };
+        let mut wt = s.w.as_tensor().to_device(xn.device())?;
+        if channels < s.cout {
+            wt = wt.narrow(1, 0, channels)?;
+        }
+        let (ho, wo) = (h + 2 * pad + 1 - s.k, w + 2 * pad + 1 - s.k);
+        Ok(cols
+            .matmul(&wt)?
+            .reshape((n, ho, wo, channels.min(s.cout)))?)
+    }
+
+    /// Stage `s`'s nonlinearity over NHWC `y`.
+    fn activated(&self, s: &Stage, y: &Tensor) -> Result<Tensor> {
+        Ok(match self.activation {
+            BpActivation::Relu => y.relu()?,
+            // Triangle: subtract the channel mean, rectify, raise to the
+            // power (offset by 1e-6 so the gradient of x^0.7 stays finite
+            // at 0).
+            BpActivation::Triangle => {
+                let y = y.broadcast_sub(&y.mean_keepdim(D::Minus1)?)?.relu()?;
+                if s.power == 1.0 {
+                    y
+                } else {
+                    ((y + 1e-6)?.powf(s.power)? - 1e-6f64.powf(s.power))?
+                }
+            }
+        })
+    }
+
+    /// Stage `s`'s pool over NHWC `y`; `unpadded` drops its padding (the
+    /// receptive-field ascent's frozen pass).
+    fn pooled(&self, s: &Stage, y: &Tensor, unpadded: bool) -> Result<Tensor> {
+        let mut op = if s.max_pool {
+            PoolNhwc {
+                kind: PoolKind::Max,
+                k: 4,
+                s: 2,
+                p: 1,
+            }
+        } else {
+            PoolNhwc {
+                kind: PoolKind::Avg,
+                k: 2,
+                s: 2,
+                p: 0,
+            }
+        };
+        if unpadded {
+            op.p = 0;
+        }
+        Ok(if self.candle || !y.device().same_device(&self.dev) {
+            // Both activations are ≥ 0, so the zero pad of the tensor
+            // pools never wins a max, as the kernel's skipped pad.
+            let y = y.permute((0, 3, 1, 2))?;
+            let y = match op.kind {
+                PoolKind::Max => crate::hebb::tensor::max_pool_first(&y, op.k, op.s, op.p)?,
+                PoolKind::Avg => crate::hebb::tensor::pool(&y, op.kind, op.k, op.s, op.p)?,
+            };
+            y.permute((0, 2, 3, 1))?.contiguous()?
+        } else {
+            y.contiguous()?.apply_op1(op)?
+        })
+    }
+
+    /// Stage `i`'s (window, stride) of its conv and of its pool.
+    fn geometry(s: &Stage) -> [(usize, usize); 2] {
+        [(s.k, 1), if s.max_pool { (4, 2) } else { (2, 2) }]
+    }
+}
+
+/// The trained baseline's conv weights, as the Hebbian layers' are recorded:
+/// one row of `[tap][input channel]` per filter.
+impl crate::experiments::hebbian_cnn::record::Weighted for BpSoftHebb {
+    fn layer_weights(&self) -> Vec<crate::experiments::hebbian_cnn::record::LayerWeights<'_>> {
+        self.stages
+            .iter()
+            .filter_map(|s| {
+                let w: Vec<f32> =
+                    s.w.as_tensor()
+                        .t()
+                        .ok()?
+                        .flatten_all()
+                        .ok()?
+                        .to_vec1()
+                        .ok()?;
+                Some(crate::experiments::hebbian_cnn::record::LayerWeights {
+                    cout: s.cout,
+                    k: s.k,
+                    w: std::borrow::Cow::Owned(w),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The frozen baseline for the receptive-field ascent: BatchNorm on running
+/// statistics, no dropout, every padding removed, as the Hebbian networks'.
+impl crate::experiments::hebbian_cnn::receptive::Frozen for BpSoftHebb {
+    fn input_channels(&self) -> usize {
+        self.stages.first().map_or(3, |s| s.running_mean.len())
+    }
+    fn layer_count(&self) -> usize {
+        self.stages.len()
+    }
+    fn layer_channels(&self, i: usize) -> usize {
+        self.stages.get(i).map_or(0, |s| s.cout)
+    }
+    fn receptive_size(&self, i: usize) -> Option<usize> {
+        let (mut rf, mut jump) = (1, 1);
+        for (j, s) in self.stages.iter().enumerate() {
+            let [(k, _), (pk, ps)] = Self::geometry(s);
+            rf += (k - 1) * jump;
+            if j == i {
+                return Some(rf);
+            }
+            rf += (pk - 1) * jump;
+            jump *= ps;
+        }
+        None
+    }
+    fn response(&self, x: &Tensor, i: usize, channels: usize) -> Result<Tensor> {
+        let mut x = x.permute((0, 2, 3, 1))?;
+        for (j, s) in self.stages.iter().enumerate() {
+            let (_, _, _, c) = x.dims4()?;
+            let mean = Tensor::from_slice(&s.running_mean, (1, 1, 1, c), x.device())?;
+            let var = Tensor::from_slice(&s.running_var, (1, 1, 1, c), x.device())?;
+            let xn = x
+                .broadcast_sub(&mean)?
+                .broadcast_div(&(var + 1e-5)?.sqrt()?)?;
+            if j == i {
+                let y = self.conv(s, &xn, 0, channels)?;
+                return Ok(y.permute((0, 3, 1, 2))?);
+            }
+            if j + 1 == self.stages.len() {
+                break;
+            }
+            let y = self.activated(s, &self.conv(s, &xn, 0, s.cout)?)?;
+            x = self.pooled(s, &y, true)?;
+        }
+        Err(crate::error::Error::Params(format!(
+            "the network has {} conv layers, not {}",
+            self.stages.len(),
+            i + 1
+        )))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn small_net(candle: bool) -> BpSoftHebb {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let dev = Device::Cpu;
+        BpSoftHebb::new(
+            0.05,
+            BpInit::Hebbian,
+            BpActivation::Relu,
+            0.5,
+            &mut rng,
+            &dev,
+            candle,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_frozen_baseline_answers_as_its_weights_say() {
+        use crate::experiments::hebbian_cnn::receptive::Frozen;
+        use crate::experiments::hebbian_cnn::record::Weighted;
+        let net = small_net(false);
+        // The report's calculate_receptive_field on conv5 → pool4/2 → conv3
+        // → pool4/2 → conv3: 5, 5 + 3 + 2·2 = 12, 12 + 3·2 + 2·4 = 26.
+        let sizes: Vec<_> = (0..4).map(|i| net.receptive_size(i)).collect();
+        assert_eq!(sizes, [Some(5), Some(12), Some(26), None]);
+        // Stage 0 on a 5×5 input is one dot product per unit: the input
+        // over √(1 + 1e-5) (fresh running statistics 0 and 1) against the
+        // unit's weights in [tap][channel] order, which is how
+        // `layer_weights` hands them to the recorder.
+        let x: Vec<f32> = (0..75).map(|i| ((i * 13) % 7) as f32 / 7.0 - 0.4).collect();
+        let xt = Tensor::from_vec(x.clone(), (1, 3, 5, 5), &Device::Cpu).unwrap();
+        let y: Vec<f32> = net
+            .response(&xt, 0, 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(y.len(), 2);
+        let w = &net.layer_weights()[0];
+        assert_eq!((w.cout, w.k, w.w.len()), (5, 5, 5 * 75));
+        let inv = 1.0 / (1.0f32 + 1e-5).sqrt();
+        for (o, got) in y.iter().enumerate() {
+            let mut want = 0f32;
+            for c in 0..3 {
+                for t in 0..25 {
+                    want += x[c * 25 + t] * inv * w.w[o * 75 + t * 3 + c];
+                }
+            }
+            assert!(
+                (got - want).abs() < 1e-4 * want.abs().max(1.0),
+                "{got} vs {want}"
+            );
+        }
+        // The deepest layer at its receptive size: a 1×1 map, whose first
+        // channels do not depend on how many are asked for, on either engine.
+        let x26 = Tensor::rand(0f32, 1f32, (2, 3, 26, 26), &Device::Cpu).unwrap();
+        let all = net.response(&x26, 2, 19).unwrap();
+        assert_eq!(all.dims(), &[2, 19, 1, 1]);
+        let few = net.response(&x26, 2, 4).unwrap();
+        let cand = small_net(true).response(&x26, 2, 4).unwrap();
+        let a: Vec<f32> = all
+            .narrow(1, 0, 4)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for other in [few, cand] {
+            let b: Vec<f32> = other.flatten_all().unwrap().to_vec1().unwrap();
+            let (err, scale) = crate::hebb::tensor::worst_difference(&a, &b);
+            assert!(err <= 1e-4 * scale, "{a:?} vs {b:?}");
+        }
+        assert!(net.response(&x26, 3, 1).is_err());
+    }
 
     #[test]
     fn im2col_gradient_is_col2im() {

@@ -11,11 +11,40 @@ use crate::experiments::figures::{
 
 type Figs = Result<Vec<FigureSpec>, String>;
 
+/// How the captions name the learning the artefacts recorded.
+pub struct Learning {
+    /// The layers, as in "each Hebbian layer".
+    pub layer: &'static str,
+    /// The phase, as in "checkpoints of the Hebbian phase".
+    pub phase: &'static str,
+    /// When the final weights were taken.
+    pub after: &'static str,
+    /// What a recorded weight change is.
+    pub change: &'static str,
+}
+
+impl Learning {
+    /// A `hebbian_cnn` run.
+    pub const HEBBIAN: Learning = Learning {
+        layer: "Hebbian layer",
+        phase: "the Hebbian phase",
+        after: "after the Hebbian epoch",
+        change: "weight changes applied",
+    };
+    /// A `backprop_cnn` run: the same network, trained end to end.
+    pub const BACKPROP: Learning = Learning {
+        layer: "conv layer",
+        phase: "backprop training",
+        after: "after backprop training",
+        change: "weight changes of Adam's steps",
+    };
+}
+
 /// Every figure the artefacts support; runs from before an artefact
 /// existed simply lack its figure.
-pub fn all(arts: &Artefacts, config: &str, seed: u64) -> Figs {
+pub fn all(arts: &Artefacts, config: &str, seed: u64, learning: &Learning) -> Figs {
     let mut figs = Vec::new();
-    first_layer_rgb(arts, config, seed, &mut figs)?;
+    first_layer_rgb(arts, config, seed, learning, &mut figs)?;
     let layers = (0..)
         .take_while(|i| {
             arts.has(&format!("layer{i}_filters")) || arts.has(&format!("layer{i}_hist"))
@@ -27,9 +56,9 @@ pub fn all(arts: &Artefacts, config: &str, seed: u64) -> Figs {
     for i in 0..layers {
         receptive_fields(arts, config, seed, i, &mut figs)?;
     }
-    histograms(arts, config, seed, layers, &mut figs)?;
-    statistics(arts, config, seed, layers, &mut figs)?;
-    ltp_ltd(arts, config, seed, layers, &mut figs)?;
+    histograms(arts, config, seed, layers, learning, &mut figs)?;
+    statistics(arts, config, seed, layers, learning, &mut figs)?;
+    ltp_ltd(arts, config, seed, layers, learning, &mut figs)?;
     for i in 0..layers {
         dw_maps(arts, config, seed, i, &mut figs)?;
     }
@@ -46,6 +75,7 @@ fn first_layer_rgb(
     arts: &Artefacts,
     config: &str,
     seed: u64,
+    learning: &Learning,
     figs: &mut Vec<FigureSpec>,
 ) -> Result<(), String> {
     if let Some((shape, w)) = arts.get("layer0_weights", 4)? {
@@ -53,11 +83,13 @@ fn first_layer_rgb(
             figs.push(FigureSpec::Grid {
                 stem: "filters".into(),
                 heading: format!("First-layer filters: {config}"),
-                caption: "Every first-layer kernel shown as an RGB image, min–max scaled on its own.".into(),
+                caption:
+                    "Every first-layer kernel shown as an RGB image, min–max scaled on its own."
+                        .into(),
                 title: format!("{config}: first-layer filters"),
                 subtitle: format!(
-                    "{} filters of {}×{} pixels (RGB, each min–max scaled), seed {seed}, after the Hebbian epoch",
-                    shape[0], shape[2], shape[3]
+                    "{} filters of {}×{} pixels (RGB, each min–max scaled), seed {seed}, {}",
+                    shape[0], shape[2], shape[3], learning.after
                 ),
                 tiles: vec![Tiles {
                     colour: Colour::Rgb,
@@ -226,7 +258,7 @@ fn id_ranges(ids: &[usize]) -> String {
     parts.join(", ")
 }
 
-/// Checkpoint labels: "init", then the share of the Hebbian phase done.
+/// Checkpoint labels: "init", then the share of the learning phase done.
 fn checkpoint_labels(arts: &Artefacts) -> Result<Option<Vec<String>>, String> {
     let (Some((_, ck)), Some((_, total))) = (
         arts.get("stat_checkpoints", 1)?,
@@ -253,6 +285,7 @@ fn histograms(
     config: &str,
     seed: u64,
     layers: usize,
+    learning: &Learning,
     figs: &mut Vec<FigureSpec>,
 ) -> Result<(), String> {
     let mut panels = Vec::new();
@@ -304,9 +337,9 @@ fn histograms(
         stem: "weights".into(),
         heading: format!("Weight histograms: {config}"),
         caption: if paired {
-            "Distribution of each Hebbian layer's weights at initialisation (left) and after learning (right), 64 bins between that moment's smallest and largest weight, so the x axes differ (the report's Fig. 8 and Figs. 10–12).".into()
+            format!("Distribution of each {}'s weights at initialisation (left) and after learning (right), 64 bins between that moment's smallest and largest weight, so the x axes differ (the report's Fig. 8 and Figs. 10–12).", learning.layer)
         } else {
-            "Distribution of weight values in each Hebbian layer after learning, 64 bins between the layer's smallest and largest weight (the report's Figs. 10–12).".into()
+            format!("Distribution of weight values in each {} after learning, 64 bins between the layer's smallest and largest weight (the report's Figs. 10–12).", learning.layer)
         },
         title: format!("{config}: weight values per layer (seed {seed})"),
         cols: if paired { 2 } else { panels.len().min(4) },
@@ -320,6 +353,7 @@ fn statistics(
     config: &str,
     seed: u64,
     layers: usize,
+    learning: &Learning,
     figs: &mut Vec<FigureSpec>,
 ) -> Result<(), String> {
     let Some(labels) = checkpoint_labels(arts)? else {
@@ -355,7 +389,7 @@ fn statistics(
                 .collect();
             boxes.push(ChartPanel {
                 label: format!("layer {} ({cout} filters)", i + 1),
-                x_desc: "checkpoint (share of the Hebbian phase)".into(),
+                x_desc: format!("checkpoint (share of {})", learning.phase),
                 y_desc: "per-filter weight std".into(),
                 body: ChartBody::Boxes {
                     ticks: labels.clone(),
@@ -374,7 +408,8 @@ fn statistics(
         stem: "weight_stats".into(),
         heading: format!("Weight statistics: {config}"),
         caption: format!(
-            "Each Hebbian layer's weights at initialisation and at checkpoints through the Hebbian phase (seed {seed}; std over all weights, percentiles interpolated; the report's `print_weight_statistics`, Fig. 8). Per-filter values are in the run's artefact `layer<i>_filter_stats`."
+            "Each {}'s weights at initialisation and at checkpoints through {} (seed {seed}; std over all weights, percentiles interpolated; the report's `print_weight_statistics`, Fig. 8). Per-filter values are in the run's artefact `layer<i>_filter_stats`.",
+            learning.layer, learning.phase
         ),
         header,
         rows,
@@ -383,7 +418,7 @@ fn statistics(
         figs.push(FigureSpec::Chart {
             stem: "filter_stats".into(),
             heading: format!("Per-filter weight spread through learning: {config}"),
-            caption: "For each layer, the distribution over its filters of each filter's weight std, at initialisation and at checkpoints of the Hebbian phase (box: quartiles and median; whiskers: 5th–95th percentile over filters).".into(),
+            caption: format!("For each layer, the distribution over its filters of each filter's weight std, at initialisation and at checkpoints of {} (box: quartiles and median; whiskers: 5th–95th percentile over filters).", learning.phase),
             title: format!("{config}: per-filter weight std (seed {seed})"),
             cols: boxes.len().min(3),
             panels: boxes,
@@ -397,6 +432,7 @@ fn ltp_ltd(
     config: &str,
     seed: u64,
     layers: usize,
+    learning: &Learning,
     figs: &mut Vec<FigureSpec>,
 ) -> Result<(), String> {
     let Some((_, batches)) = arts.get("ltp_batches", 1)? else {
@@ -451,15 +487,17 @@ fn ltp_ltd(
         }
     }
     let when = format!(
-        "the {nr} recorded batches (every {}th of the Hebbian phase and its last)",
-        super::record::LTP_EVERY
+        "the {nr} recorded batches (every {}th of {} and its last)",
+        super::record::LTP_EVERY,
+        learning.phase
     );
     if !bars.is_empty() {
         figs.push(FigureSpec::Chart {
             stem: "ltp_ltd".into(),
             heading: format!("LTP and LTD per filter: {config}"),
             caption: format!(
-                "Per filter, the sum of the positive (potentiation) and of the negative (depression) weight changes applied over {when} (the report's Fig. 21 bars)."
+                "Per filter, the sum of the positive (potentiation) and of the negative (depression) {} over {when} (the report's Fig. 21 bars).",
+                learning.change
             ),
             title: format!("{config}: LTP/LTD per filter (seed {seed})"),
             cols: 1,
@@ -471,7 +509,8 @@ fn ltp_ltd(
             stem: "dw_distribution".into(),
             heading: format!("Distribution of Δw: {config}"),
             caption: format!(
-                "Each layer's applied weight changes in each of {when}: box = quartiles and median, whiskers = 5th–95th percentile (the report's Fig. 21 violins, as box plots)."
+                "Each layer's {} in each of {when}: box = quartiles and median, whiskers = 5th–95th percentile (the report's Fig. 21 violins, as box plots).",
+                learning.change
             ),
             title: format!("{config}: Δw per recorded batch (seed {seed})"),
             cols: boxes.len().min(3),

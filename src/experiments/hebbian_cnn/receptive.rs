@@ -84,27 +84,61 @@ pub fn ascend(
     Ok((x.flatten_all()?.to_vec1()?, acts))
 }
 
-/// The receptive fields of the first `units` channels of each Hebbian layer
-/// in `layers` (indices into [`HebbNet::layers`]): per layer `(index, size,
-/// images of units × 3 × size × size)`.
+/// A frozen network whose units the ascent climbs: the Hebbian CNN, or the
+/// trained backprop baseline, so that both draw the same figures.
+pub trait Frozen {
+    /// Input channels.
+    fn input_channels(&self) -> usize;
+    /// Conv layers, in forward order.
+    fn layer_count(&self) -> usize;
+    /// Output channels of layer `i`.
+    fn layer_channels(&self, i: usize) -> usize;
+    /// Pixels on a side of a unit's receptive field in layer `i`.
+    fn receptive_size(&self, i: usize) -> Option<usize>;
+    /// The first `channels` response maps of layer `i` to NCHW `x`, with
+    /// every padding removed, differentiable by candle's autograd.
+    fn response(&self, x: &Tensor, i: usize, channels: usize) -> Result<Tensor>;
+}
+
+impl Frozen for HebbNet {
+    fn input_channels(&self) -> usize {
+        self.layers().first().map_or(3, |l| l.spec.cin)
+    }
+    fn layer_count(&self) -> usize {
+        self.layers().len()
+    }
+    fn layer_channels(&self, i: usize) -> usize {
+        self.layers().get(i).map_or(0, |l| l.spec.cout)
+    }
+    fn receptive_size(&self, i: usize) -> Option<usize> {
+        HebbNet::receptive_size(self, i)
+    }
+    fn response(&self, x: &Tensor, i: usize, channels: usize) -> Result<Tensor> {
+        self.forward_tensor_first(x, true, Some(i), channels)
+    }
+}
+
+/// The receptive fields of the first `units` channels of each layer in
+/// `layers` (indices in forward order): per layer `(index, size, images
+/// of units × channels × size × size)`.
 pub fn of_network(
-    net: &HebbNet,
+    net: &dyn Frozen,
     units: usize,
     layers: &[usize],
     cfg: &AscentConfig,
     rng: &mut impl Rng,
 ) -> Result<Vec<(usize, usize, Vec<f32>)>> {
     let mut out = Vec::new();
-    let cin = net.layers().first().map_or(3, |l| l.spec.cin);
-    for (i, l) in net.layers().iter().enumerate() {
+    let cin = net.input_channels();
+    for i in 0..net.layer_count() {
         if !layers.contains(&i) {
             continue;
         }
         let Some(size) = net.receptive_size(i) else {
             break;
         };
-        let ids: Vec<usize> = (0..units.min(l.spec.cout)).collect();
-        let forward = |t: &Tensor| net.forward_tensor_first(t, true, Some(i), ids.len());
+        let ids: Vec<usize> = (0..units.min(net.layer_channels(i))).collect();
+        let forward = |t: &Tensor| net.response(t, i, ids.len());
         let (images, _) = ascend(&forward, (cin, size, size), &ids, cfg, rng)?;
         out.push((i, size, images));
     }

@@ -4,9 +4,62 @@
 //! weight statistics and histograms at a few checkpoints (Figs. 8, 10–12),
 //! and each layer's filters in the report's layout (Figs. 13–18).
 
+use std::borrow::Cow;
+
 use crate::experiments::Artefact;
-use crate::hebb::layer::HebbConv;
 use crate::models::hebb_cnn::HebbNet;
+
+/// One conv layer's weights as the recorder reads them: `cout` rows of
+/// `[tap][input channel]` over `k × k` taps.
+pub struct LayerWeights<'a> {
+    /// Output filters.
+    pub cout: usize,
+    /// Kernel side.
+    pub k: usize,
+    /// The weights, filter after filter.
+    pub w: Cow<'a, [f32]>,
+}
+
+impl LayerWeights<'_> {
+    fn fan_in(&self) -> usize {
+        self.w.len() / self.cout.max(1)
+    }
+
+    /// The weights as `(cout, cin, k, k)` kernels, PyTorch's layout.
+    pub fn oihw(&self) -> (Vec<usize>, Vec<f32>) {
+        let taps = self.k * self.k;
+        let cin = self.fan_in() / taps.max(1);
+        let mut out = vec![0f32; self.w.len()];
+        for (o, row) in self.w.chunks(taps * cin).enumerate() {
+            for t in 0..taps {
+                for c in 0..cin {
+                    out[(o * cin + c) * taps + t] = row[t * cin + c];
+                }
+            }
+        }
+        (vec![self.cout, cin, self.k, self.k], out)
+    }
+}
+
+/// A network whose conv weights are recorded and drawn: the Hebbian CNN or
+/// the backprop baseline, so both get the same figures.
+pub trait Weighted {
+    /// Every conv layer's weights, in forward order.
+    fn layer_weights(&self) -> Vec<LayerWeights<'_>>;
+}
+
+impl Weighted for HebbNet {
+    fn layer_weights(&self) -> Vec<LayerWeights<'_>> {
+        self.layers()
+            .into_iter()
+            .map(|l| LayerWeights {
+                cout: l.spec.cout,
+                k: l.spec.k,
+                w: Cow::Borrowed(&l.w),
+            })
+            .collect()
+    }
+}
 
 /// Batches between Δw records (the report's `plot_ltp_ltd` logs every 200
 /// batches); the last batch is recorded too.
@@ -28,7 +81,7 @@ pub const STAT_NAMES: [&str; 9] = [
 /// Quantiles of the Δw distribution kept per record (box plots).
 pub const DW_QUANTILES: [f64; 7] = [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0];
 
-/// Collects the records of one Hebbian phase of `total` batches.
+/// Collects the records of one learning phase of `total` batches.
 pub struct Recorder {
     total: usize,
     /// Checkpoint batches (after that many batches; 0 is the init).
@@ -71,7 +124,7 @@ pub fn drawn_filters(cout: usize) -> Vec<usize> {
 
 impl Recorder {
     /// A recorder for `total` learning batches; takes the init checkpoint.
-    pub fn new(net: &HebbNet, total: usize) -> Self {
+    pub fn new(net: &impl Weighted, total: usize) -> Self {
         let mut checkpoints: Vec<usize> = [0, total / 4, total / 2, 3 * total / 4, total]
             .into_iter()
             .collect();
@@ -80,7 +133,7 @@ impl Recorder {
             total,
             checkpoints,
             layers: net
-                .layers()
+                .layer_weights()
                 .iter()
                 .map(|_| LayerRecord::default())
                 .collect(),
@@ -100,16 +153,21 @@ impl Recorder {
     }
 
     /// Called before batch `b` learns.
-    pub fn before_batch(&mut self, net: &HebbNet, b: usize) {
+    pub fn before_batch(&mut self, net: &impl Weighted, b: usize) {
         if self.records(b) {
             let t = std::time::Instant::now();
-            self.before = Some(net.layers().iter().map(|l| l.w.clone()).collect());
+            self.before = Some(
+                net.layer_weights()
+                    .into_iter()
+                    .map(|l| l.w.into_owned())
+                    .collect(),
+            );
             self.spent += t.elapsed();
         }
     }
 
     /// Called after batch `b` learned (its updates applied).
-    pub fn after_batch(&mut self, net: &HebbNet, b: usize) {
+    pub fn after_batch(&mut self, net: &impl Weighted, b: usize) {
         let t = std::time::Instant::now();
         self.after(net, b);
         self.spent += t.elapsed();
@@ -120,12 +178,12 @@ impl Recorder {
         self.spent.as_secs_f64()
     }
 
-    fn after(&mut self, net: &HebbNet, b: usize) {
+    fn after(&mut self, net: &impl Weighted, b: usize) {
         if let Some(before) = self.before.take() {
             self.recorded.push(b as f32);
-            for ((rec, l), w0) in self.layers.iter_mut().zip(net.layers()).zip(before) {
+            for ((rec, l), w0) in self.layers.iter_mut().zip(net.layer_weights()).zip(before) {
                 let dw: Vec<f32> = l.w.iter().zip(&w0).map(|(a, b)| a - b).collect();
-                rec.push_delta(l, &dw);
+                rec.push_delta(&l, &dw);
             }
         }
         if self.checkpoints.contains(&(b + 1)) {
@@ -133,19 +191,19 @@ impl Recorder {
         }
     }
 
-    fn checkpoint(&mut self, net: &HebbNet, done: usize) {
+    fn checkpoint(&mut self, net: &impl Weighted, done: usize) {
         if self.taken.contains(&(done as f32)) {
             return;
         }
         self.taken.push(done as f32);
-        for (rec, l) in self.layers.iter_mut().zip(net.layers()) {
-            rec.push_stats(l);
+        for (rec, l) in self.layers.iter_mut().zip(net.layer_weights()) {
+            rec.push_stats(&l);
         }
     }
 
     /// The artefacts, appended to `out` (`layer{i}_…`, and the recorded
     /// batches and checkpoints shared by every layer).
-    pub fn finish(self, net: &HebbNet, out: &mut Vec<Artefact>) {
+    pub fn finish(self, net: &impl Weighted, out: &mut Vec<Artefact>) {
         let art = |name: String, shape: Vec<usize>, data: Vec<f32>| Artefact { name, shape, data };
         let (nr, nc) = (self.recorded.len(), self.taken.len());
         if nr > 0 {
@@ -157,8 +215,7 @@ impl Recorder {
             vec![1],
             vec![self.total as f32],
         ));
-        for (i, (rec, l)) in self.layers.into_iter().zip(net.layers()).enumerate() {
-            let s = &l.spec;
+        for (i, (rec, s)) in self.layers.into_iter().zip(net.layer_weights()).enumerate() {
             let ids = drawn_filters(s.cout);
             let taps = s.k * s.k;
             if nr > 0 {
@@ -198,7 +255,7 @@ impl Recorder {
             let cin = fan / taps;
             let mut filters = Vec::new();
             for &o in &ids {
-                let row = &l.w[o * fan..(o + 1) * fan];
+                let row = &s.w[o * fan..(o + 1) * fan];
                 if taps == 1 {
                     filters.extend_from_slice(row);
                 } else {
@@ -221,8 +278,7 @@ impl Recorder {
 }
 
 impl LayerRecord {
-    fn push_delta(&mut self, l: &HebbConv, dw: &[f32]) {
-        let s = &l.spec;
+    fn push_delta(&mut self, s: &LayerWeights, dw: &[f32]) {
         let fan = s.fan_in();
         let taps = s.k * s.k;
         for row in dw.chunks(fan) {
@@ -240,8 +296,8 @@ impl LayerRecord {
         }
     }
 
-    fn push_stats(&mut self, l: &HebbConv) {
-        let fan = l.spec.fan_in();
+    fn push_stats(&mut self, l: &LayerWeights) {
+        let fan = l.fan_in();
         self.layer_stats.extend(stats(&l.w));
         for row in l.w.chunks(fan) {
             self.filter_stats.extend(stats(row));
