@@ -170,6 +170,11 @@ fn every_architecture_and_mode_runs_and_reports() {
         } else {
             want.push(format!("rf_layer1_{name}.png"));
         }
+        // The caption gives the steps the run took (`rf_steps: 5` here).
+        assert!(
+            md.contains("removed, 5 steps on the L2 sphere"),
+            "{name}.md"
+        );
         for f in want {
             assert!(md.contains(&f), "{name}.md lacks {f}");
             assert!(

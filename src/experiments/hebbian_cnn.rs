@@ -570,6 +570,13 @@ pub(crate) fn receptive_fields(
         }
     };
     let mut units = 0;
+    if !fields.is_empty() {
+        out.artefacts.push(Artefact {
+            name: "rf_steps".into(),
+            shape: vec![1],
+            data: vec![steps as f32],
+        });
+    }
     for (i, size, images) in fields {
         let cin = net.input_channels();
         let n = images.len() / (cin * size * size).max(1);

@@ -218,11 +218,16 @@ fn receptive_fields(
         return Err(format!("artefact `layer{i}_rf` has shape {s:?}, not RGB"));
     }
     let scale = (96 / s[2].max(1)).clamp(2, 12);
+    // Runs from before the step count was kept ran the report's 500.
+    let steps = match arts.get("rf_steps", 1)? {
+        Some((_, v)) if !v.is_empty() => v[0] as usize,
+        _ => 500,
+    };
     figs.push(FigureSpec::Grid {
         stem: format!("rf_layer{i}"),
         heading: format!("Layer {} receptive fields: {config}", i + 1),
         caption: format!(
-            "The input that most excites each of units 0–{} of layer {} (projected gradient ascent through the frozen network with its padding removed, 500 steps on the L2 sphere of radius 1, clamped to [0, 1], on the network's preprocessed input; the report's `receptive_field.py`, Figs. 22–26), each min–max scaled on its own as the report draws them.",
+            "The input that most excites each of units 0–{} of layer {} (projected gradient ascent through the frozen network with its padding removed, {steps} steps on the L2 sphere of radius 1, clamped to [0, 1], on the network's preprocessed input; the report's `receptive_field.py`, Figs. 22–26), each min–max scaled on its own as the report draws them.",
             s[0] - 1,
             i + 1
         ),
