@@ -184,6 +184,11 @@ impl Experiment for BackpropCnn {
         // phase records them (Adam's steps here).
         let mut recorder = Recorder::new(&net, p.epochs * n.div_ceil(p.batch));
         let mut step = 0;
+        // The last evaluation's test features, for the class-cluster
+        // embedding, when its images are unflipped (else `analyse` reads
+        // them unflipped), and what keeping them cost.
+        let mut kept: Option<FeatureStore> = None;
+        let mut keep_s = 0f64;
         for epoch in 0..p.epochs {
             let start = std::time::Instant::now();
             if p.shuffle {
@@ -223,11 +228,19 @@ impl Experiment for BackpropCnn {
             let start = std::time::Instant::now();
             let mut pred = Vec::with_capacity(test.len());
             let idx: Vec<usize> = (0..test.len()).collect();
+            let keep = epoch + 1 == p.epochs && !p.test_flip;
             for chunk in idx.chunks(256) {
                 let flips: Vec<bool> = chunk.iter().map(|_| p.test_flip && rng.random()).collect();
                 let m = gather_chw(&xte, chunk, &flips, c, h, w);
                 let x = Tensor::from_vec(m.data, (m.n, m.h, m.w, m.c), &dev)?;
-                let z: Vec<f32> = net.forward(&x, false, &mut rng)?.flatten_all()?.to_vec1()?;
+                let f = net.features(&x, false)?;
+                if keep {
+                    let t = std::time::Instant::now();
+                    kept.get_or_insert_with(|| FeatureStore::new(f.dims()[1]))
+                        .push(&f.flatten_all()?.to_vec1::<f32>()?)?;
+                    keep_s += t.elapsed().as_secs_f64();
+                }
+                let z: Vec<f32> = net.head(f, false, &mut rng)?.flatten_all()?.to_vec1()?;
                 pred.extend(argmax_rows(&z, ds.classes));
             }
             // Validation images are training images: never flipped.
@@ -269,7 +282,17 @@ impl Experiment for BackpropCnn {
         train_s -= recorder.seconds();
         out.summary.insert("record_s".into(), recorder.seconds());
         recorder.finish(&net, &mut out.artefacts);
-        analyse(ctx, &mut net, &xte, &test.labels, p.rf_steps, &mut out)?;
+        eval_s -= keep_s;
+        let kept = kept.map(|f| (f, keep_s));
+        analyse(
+            ctx,
+            &mut net,
+            &xte,
+            &test.labels,
+            p.rf_steps,
+            kept,
+            &mut out,
+        )?;
         out.phases.push(Phase {
             name: "supervised".into(),
             wall_s: train_s,
@@ -286,19 +309,25 @@ impl Experiment for BackpropCnn {
 
 /// The trained network's analysis artefacts, as a Hebbian run's: filters,
 /// receptive fields of every layer, and the class-cluster embedding of the
-/// test features (each image unflipped).
+/// test features (each image unflipped): `kept` when the last evaluation
+/// kept them (with what that cost), else from a pass of their own.
 fn analyse(
     ctx: &RunContext,
     net: &mut BpSoftHebb,
     xte: &[f32],
     labels: &[u8],
     rf_steps: usize,
+    kept: Option<(FeatureStore, f64)>,
     out: &mut RunOutput,
 ) -> Result<()> {
     super::hebbian_cnn::layer_artefacts(net, out);
     if rf_steps > 0 {
         let layers: Vec<usize> = (0..net.stages()).collect();
         super::hebbian_cnn::receptive_fields(ctx, net, rf_steps, &layers, out)?;
+    }
+    if let Some((f, keep_s)) = kept {
+        super::hebbian_cnn::embedding(ctx, &f, labels, keep_s, out);
+        return Ok(());
     }
     let start = std::time::Instant::now();
     let [c, h, w] = ctx.dataset.shape;

@@ -388,8 +388,9 @@ impl BpSoftHebb {
         Ok(x.reshape((n, ()))?)
     }
 
-    /// Dropout (when `train`) and the linear classifier.
-    fn head(&self, mut f: Tensor, train: bool, rng: &mut impl Rng) -> Result<Tensor> {
+    /// Dropout (when `train`) and the linear classifier over
+    /// [`BpSoftHebb::features`].
+    pub fn head(&self, mut f: Tensor, train: bool, rng: &mut impl Rng) -> Result<Tensor> {
         if train && self.dropout > 0.0 {
             let keep = 1.0 - self.dropout;
             let mask: Vec<f32> = (0..f.elem_count())
