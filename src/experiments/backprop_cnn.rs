@@ -62,7 +62,8 @@ crate::config! {
         /// report's test transform does (data.py L215, L224).
         pub test_flip: bool = false,
         /// Receptive-field ascent steps per drawn unit after training (the
-        /// report's 500; 0: none). Figures only, outside the run identity.
+        /// report's 500; 0 skips it). Changes only the figure, never a
+        /// metric; at 500 it stays out of the run identity.
         pub rf_steps: usize = 500,
         /// `auto` (the CPU kernels on the CPU, candle on any other device),
         /// `kernels` (im2col and pools as hand-written CPU ops) or `candle`
