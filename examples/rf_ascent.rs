@@ -7,10 +7,11 @@
 //!
 //! `cos` gives every layer the per-tap cosine and hard-WTA (the report's
 //! `…/HardWTA/Cos` rows), `surround` the surround, `report` times only the
-//! layers a run draws by default (`rf_layers: report`).
+//! layers a run draws by default (`rf_layers: report`). Arch `backprop` is
+//! the backprop baseline's network (ReLU, as the report's row), untrained.
 
 use candle_core::{Device, Tensor};
-use hebbench::experiments::hebbian_cnn::receptive::{ascend, AscentConfig};
+use hebbench::experiments::hebbian_cnn::receptive::{ascend, AscentConfig, Frozen};
 use hebbench::hebb::layer::{Activation, CosineNorm};
 use hebbench::models::hebb_cnn::{HebbNet, LayerOptions};
 use rand::SeedableRng;
@@ -38,7 +39,23 @@ fn main() -> hebbench::Result<()> {
         ..Default::default()
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let net = HebbNet::build(&arch, &opts, &mut rng)?;
+    let (net, drawn): (Box<dyn Frozen>, Vec<usize>) = if arch == "backprop" {
+        use hebbench::models::bp_cnn::{BpActivation, BpInit, BpSoftHebb};
+        let bp = BpSoftHebb::new(
+            1.0,
+            BpInit::Hebbian,
+            BpActivation::Relu,
+            0.5,
+            &mut rng,
+            &Device::Cpu,
+            false,
+        )?;
+        (Box::new(bp), vec![0, 1, 2])
+    } else {
+        let net = HebbNet::build(&arch, &opts, &mut rng)?;
+        let drawn = net.report_drawn_layers();
+        (Box::new(net), drawn)
+    };
     let cfg = AscentConfig {
         steps,
         ..Default::default()
@@ -47,15 +64,14 @@ fn main() -> hebbench::Result<()> {
     let mut total = 0.0;
     // RF_LAYER=i times that layer alone (for a profiler).
     let only: Option<usize> = std::env::var("RF_LAYER").ok().and_then(|v| v.parse().ok());
-    let drawn = net.report_drawn_layers();
-    for i in 0..net.layers().len() {
+    for i in 0..net.layer_count() {
         if only.is_some_and(|o| o != i) || (flag("report") && !drawn.contains(&i)) {
             continue;
         }
         let Some(size) = net.receptive_size(i) else {
             break;
         };
-        let forward = |t: &Tensor| net.forward_tensor_first(t, true, Some(i), units.len());
+        let forward = |t: &Tensor| net.response(t, i, units.len());
         let x = Tensor::rand(0f32, 1f32, (units.len(), 3, size, size), &Device::Cpu)?;
         let t = Instant::now();
         for _ in 0..steps {

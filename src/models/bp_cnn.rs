@@ -675,6 +675,44 @@ mod tests {
     }
 
     #[test]
+    fn the_ascent_through_the_baseline_finds_its_first_layers_filters() {
+        // With non-negative first-layer weights and fresh running statistics
+        // (mean 0, variance 1) a unit of stage 0 is linear in its 3×5×5
+        // input, so the ascent must end along its filter (read in CHW order
+        // from its [tap][channel] row), on either engine.
+        use crate::experiments::hebbian_cnn::receptive::{ascend, AscentConfig, Frozen};
+        use rand::SeedableRng;
+        for candle in [false, true] {
+            let mut net = small_net(candle);
+            let w = net.stages[0].w.as_tensor().abs().unwrap();
+            net.stages[0].w = Var::from_tensor(&w).unwrap();
+            let rows: Vec<Vec<f32>> = w.t().unwrap().to_vec2().unwrap();
+            let forward = |t: &Tensor| net.response(t, 0, 2);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+            let (x, _) = ascend(
+                &forward,
+                (3, 5, 5),
+                &[1, 0],
+                &AscentConfig::default(),
+                &mut rng,
+            )
+            .unwrap();
+            for (img, unit) in [(0, 1), (1, 0)] {
+                let xi = &x[img * 75..(img + 1) * 75];
+                let chw: Vec<f32> = (0..75).map(|j| rows[unit][(j % 25) * 3 + j / 25]).collect();
+                let dot: f32 = xi.iter().zip(&chw).map(|(a, b)| a * b).sum();
+                let nx = xi.iter().map(|v| v * v).sum::<f32>().sqrt();
+                let nw = chw.iter().map(|v| v * v).sum::<f32>().sqrt();
+                assert!(
+                    dot / (nx * nw) > 0.99,
+                    "candle {candle}, image {img}: {}",
+                    dot / (nx * nw)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn im2col_gradient_is_col2im() {
         // <im2col(x), g> = <x, col2im(g)> for any x, g (adjointness), checked
         // through candle's autograd.
