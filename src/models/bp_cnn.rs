@@ -700,14 +700,8 @@ mod tests {
             for (img, unit) in [(0, 1), (1, 0)] {
                 let xi = &x[img * 75..(img + 1) * 75];
                 let chw: Vec<f32> = (0..75).map(|j| rows[unit][(j % 25) * 3 + j / 25]).collect();
-                let dot: f32 = xi.iter().zip(&chw).map(|(a, b)| a * b).sum();
-                let nx = xi.iter().map(|v| v * v).sum::<f32>().sqrt();
-                let nw = chw.iter().map(|v| v * v).sum::<f32>().sqrt();
-                assert!(
-                    dot / (nx * nw) > 0.99,
-                    "candle {candle}, image {img}: {}",
-                    dot / (nx * nw)
-                );
+                let cos = crate::experiments::hebbian_cnn::receptive::cosine(xi, &chw);
+                assert!(cos > 0.99, "candle {candle}, image {img}: cosine {cos}");
             }
         }
     }
