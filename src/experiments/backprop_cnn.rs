@@ -196,6 +196,7 @@ impl Experiment for BackpropCnn {
                 order.shuffle(&mut rng);
             }
             let (mut loss_sum, mut correct, mut batches) = (0f64, 0usize, 0usize);
+            let (mut seen_pred, mut seen_truth) = (Vec::with_capacity(n), Vec::with_capacity(n));
             for chunk in order.chunks(p.batch) {
                 let flips: Vec<bool> = chunk.iter().map(|_| p.flip && rng.random()).collect();
                 let m = gather_chw(&xtr, chunk, &flips, c, h, w);
@@ -203,11 +204,14 @@ impl Experiment for BackpropCnn {
                 let labels: Vec<u32> = chunk.iter().map(|&i| train.labels[i] as u32).collect();
                 let z = net.forward(&x, true, &mut rng)?;
                 let zl: Vec<f32> = z.flatten_all()?.to_vec1()?;
-                correct += argmax_rows(&zl, ds.classes)
+                let pred = argmax_rows(&zl, ds.classes);
+                correct += pred
                     .iter()
                     .zip(&labels)
                     .filter(|(a, b)| **a as u32 == **b)
                     .count();
+                seen_pred.extend(pred);
+                seen_truth.extend(labels.iter().map(|&l| l as u8));
                 let y = Tensor::from_vec(labels, chunk.len(), &dev)?;
                 let loss = candle_nn::loss::cross_entropy(&z, &y)?;
                 recorder.before_batch(&net, step);
@@ -270,7 +274,11 @@ impl Experiment for BackpropCnn {
                 // (dropout and flips on), not a separate evaluation pass.
                 train_accuracy: correct as f64 / n.max(1) as f64,
                 test: scores_of(&cm, ds.classes),
-                train: None,
+                // Precision/recall/F1 on the same batches as seen.
+                train: Some(scores_of(
+                    &confusion(&seen_pred, &seen_truth, ds.classes),
+                    ds.classes,
+                )),
                 test_confusion: cm,
                 val,
                 val_loss: None,
