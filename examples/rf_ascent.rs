@@ -72,10 +72,12 @@ fn main() -> hebbench::Result<()> {
             break;
         };
         let forward = |t: &Tensor| net.response(t, i, units.len());
-        let x = Tensor::rand(0f32, 1f32, (units.len(), 3, size, size), &Device::Cpu)?;
+        // Tracked, as the ascent's input is: the same one-op CPU forms.
+        let x = candle_core::Var::rand(0f32, 1f32, (units.len(), 3, size, size), &Device::Cpu)?;
+        let x = x.as_tensor();
         let t = Instant::now();
         for _ in 0..steps {
-            forward(&x)?;
+            forward(x)?;
         }
         let fwd = t.elapsed().as_secs_f64() / steps as f64;
         let t = Instant::now();
