@@ -381,8 +381,8 @@ impl BpSoftHebb {
         for i in 0..self.stages.len() {
             let xn = self.normalised(i, &x, train)?;
             let s = &self.stages[i];
-            let y = self.activated(s, &self.conv(s, &xn, s.pad, s.cout)?)?;
-            x = self.pooled(s, &y, false)?;
+            let y = self.activated(s, &self.conv(s, &xn, s.pad, s.cout, !self.candle)?)?;
+            x = self.pooled(s, &y, false, !self.candle)?;
         }
         let n = x.dims()[0];
         Ok(x.reshape((n, ()))?)
@@ -440,13 +440,21 @@ impl BpSoftHebb {
     }
 
     /// The first `channels` conv outputs of stage `s` over NHWC `xn`
-    /// (padding `pad`), NHWC; on the weights' device moved to `xn`'s.
-    fn conv(&self, s: &Stage, xn: &Tensor, pad: usize, channels: usize) -> Result<Tensor> {
+    /// (padding `pad`), NHWC, with the weights moved to `xn`'s device; by
+    /// the CPU kernels when `kernels` (and `xn` is on the CPU).
+    fn conv(
+        &self,
+        s: &Stage,
+        xn: &Tensor,
+        pad: usize,
+        channels: usize,
+        kernels: bool,
+    ) -> Result<Tensor> {
         let (n, h, w, _) = xn.dims4()?;
-        let cols = if self.candle || !xn.device().same_device(&self.dev) {
-            im2col_tensor(xn, s.k, pad)?
-        } else {
+        let cols = if kernels && xn.device().is_cpu() {
             xn.contiguous()?.apply_op1(Im2Col { k: s.k, pad })?
+        } else {
+            im2col_tensor(xn, s.k, pad)?
         };
         let mut wt = s.w.as_tensor().to_device(xn.device())?;
         if channels < s.cout {
@@ -477,8 +485,9 @@ impl BpSoftHebb {
     }
 
     /// Stage `s`'s pool over NHWC `y`; `unpadded` drops its padding (the
-    /// receptive-field ascent's frozen pass).
-    fn pooled(&self, s: &Stage, y: &Tensor, unpadded: bool) -> Result<Tensor> {
+    /// receptive-field ascent's frozen pass); `kernels` as in
+    /// [`BpSoftHebb::conv`].
+    fn pooled(&self, s: &Stage, y: &Tensor, unpadded: bool, kernels: bool) -> Result<Tensor> {
         let mut op = if s.max_pool {
             PoolNhwc {
                 kind: PoolKind::Max,
@@ -497,7 +506,7 @@ impl BpSoftHebb {
         if unpadded {
             op.p = 0;
         }
-        Ok(if self.candle || !y.device().same_device(&self.dev) {
+        Ok(if !(kernels && y.device().is_cpu()) {
             // Both activations are ≥ 0, so the zero pad of the tensor
             // pools never wins a max, as the kernel's skipped pad.
             let y = y.permute((0, 3, 1, 2))?;
@@ -544,6 +553,8 @@ impl crate::experiments::hebbian_cnn::record::Weighted for BpSoftHebb {
 
 /// The frozen baseline for the receptive-field ascent: BatchNorm on running
 /// statistics, no dropout, every padding removed, as the Hebbian networks'.
+/// The ascent runs on the CPU, so it takes the CPU kernels whichever engine
+/// trained the network (the same values, tests/engines.rs).
 impl crate::experiments::hebbian_cnn::receptive::Frozen for BpSoftHebb {
     fn input_channels(&self) -> usize {
         self.stages.first().map_or(3, |s| s.running_mean.len())
@@ -577,14 +588,14 @@ impl crate::experiments::hebbian_cnn::receptive::Frozen for BpSoftHebb {
                 .broadcast_sub(&mean)?
                 .broadcast_div(&(var + 1e-5)?.sqrt()?)?;
             if j == i {
-                let y = self.conv(s, &xn, 0, channels)?;
+                let y = self.conv(s, &xn, 0, channels, true)?;
                 return Ok(y.permute((0, 3, 1, 2))?);
             }
             if j + 1 == self.stages.len() {
                 break;
             }
-            let y = self.activated(s, &self.conv(s, &xn, 0, s.cout)?)?;
-            x = self.pooled(s, &y, true)?;
+            let y = self.activated(s, &self.conv(s, &xn, 0, s.cout, true)?)?;
+            x = self.pooled(s, &y, true, true)?;
         }
         Err(crate::error::Error::Params(format!(
             "the network has {} conv layers, not {}",
