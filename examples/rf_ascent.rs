@@ -11,8 +11,9 @@
 //! the backprop baseline's network (ReLU, as the report's row), untrained.
 
 use candle_core::{Device, Tensor};
-use hebbench::experiments::hebbian_cnn::receptive::{ascend, AscentConfig, Frozen};
+use hebbench::experiments::hebbian_cnn::receptive::{ascend, AscentConfig};
 use hebbench::hebb::layer::{Activation, CosineNorm};
+use hebbench::models::analysis::Frozen;
 use hebbench::models::hebb_cnn::{HebbNet, LayerOptions};
 use rand::SeedableRng;
 use std::time::Instant;

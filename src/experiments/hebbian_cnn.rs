@@ -722,7 +722,7 @@ pub(crate) fn layer_artefacts(net: &impl record::Weighted, out: &mut RunOutput) 
                 data,
             });
         }
-        let fan = (l.w.len() / l.cout.max(1)).max(1);
+        let fan = l.fan_in().max(1);
         let norms: Vec<f32> =
             l.w.chunks(fan)
                 .map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt())

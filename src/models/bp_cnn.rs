@@ -528,8 +528,8 @@ impl BpSoftHebb {
 
 /// The trained baseline's conv weights, as the Hebbian layers' are recorded:
 /// one row of `[tap][input channel]` per filter.
-impl crate::experiments::hebbian_cnn::record::Weighted for BpSoftHebb {
-    fn layer_weights(&self) -> Vec<crate::experiments::hebbian_cnn::record::LayerWeights<'_>> {
+impl crate::models::analysis::Weighted for BpSoftHebb {
+    fn layer_weights(&self) -> Vec<crate::models::analysis::LayerWeights<'_>> {
         self.stages
             .iter()
             .filter_map(|s| {
@@ -541,7 +541,7 @@ impl crate::experiments::hebbian_cnn::record::Weighted for BpSoftHebb {
                         .ok()?
                         .to_vec1()
                         .ok()?;
-                Some(crate::experiments::hebbian_cnn::record::LayerWeights {
+                Some(crate::models::analysis::LayerWeights {
                     cout: s.cout,
                     k: s.k,
                     w: std::borrow::Cow::Owned(w),
@@ -555,7 +555,7 @@ impl crate::experiments::hebbian_cnn::record::Weighted for BpSoftHebb {
 /// statistics, no dropout, every padding removed, as the Hebbian networks'.
 /// The ascent runs on the CPU, so it takes the CPU kernels whichever engine
 /// trained the network (the same values, tests/engines.rs).
-impl crate::experiments::hebbian_cnn::receptive::Frozen for BpSoftHebb {
+impl crate::models::analysis::Frozen for BpSoftHebb {
     fn input_channels(&self) -> usize {
         self.stages.first().map_or(3, |s| s.running_mean.len())
     }
@@ -627,8 +627,7 @@ mod tests {
 
     #[test]
     fn the_frozen_baseline_answers_as_its_weights_say() {
-        use crate::experiments::hebbian_cnn::receptive::Frozen;
-        use crate::experiments::hebbian_cnn::record::Weighted;
+        use crate::models::analysis::{Frozen, Weighted};
         let net = small_net(false);
         // The report's calculate_receptive_field on conv5 → pool4/2 → conv3
         // → pool4/2 → conv3: 5, 5 + 3 + 2·2 = 12, 12 + 3·2 + 2·4 = 26.
@@ -691,7 +690,8 @@ mod tests {
         // (mean 0, variance 1) a unit of stage 0 is linear in its 3×5×5
         // input, so the ascent must end along its filter (read in CHW order
         // from its [tap][channel] row), on either engine.
-        use crate::experiments::hebbian_cnn::receptive::{ascend, AscentConfig, Frozen};
+        use crate::experiments::hebbian_cnn::receptive::{ascend, AscentConfig};
+        use crate::models::analysis::Frozen;
         use rand::SeedableRng;
         for candle in [false, true] {
             let mut net = small_net(candle);

@@ -1,5 +1,6 @@
 //! Learning models: the networks whose plasticity hebbench compares.
 
+pub mod analysis;
 pub mod basic_cnn;
 pub mod bp_cnn;
 pub mod foldiak;

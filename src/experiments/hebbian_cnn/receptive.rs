@@ -12,7 +12,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::Result;
-use crate::models::hebb_cnn::HebbNet;
+pub use crate::models::analysis::Frozen;
 
 crate::config! {
     /// Settings of the ascent (defaults: the report's `visualize_filters`).
@@ -84,40 +84,6 @@ pub fn ascend(
     Ok((x.flatten_all()?.to_vec1()?, acts))
 }
 
-/// A frozen network whose units the ascent climbs: the Hebbian CNN, or the
-/// trained backprop baseline, so that both draw the same figures.
-pub trait Frozen {
-    /// Input channels.
-    fn input_channels(&self) -> usize;
-    /// Conv layers, in forward order.
-    fn layer_count(&self) -> usize;
-    /// Output channels of layer `i`.
-    fn layer_channels(&self, i: usize) -> usize;
-    /// Pixels on a side of a unit's receptive field in layer `i`.
-    fn receptive_size(&self, i: usize) -> Option<usize>;
-    /// The first `channels` response maps of layer `i` to NCHW `x`, with
-    /// every padding removed, differentiable by candle's autograd.
-    fn response(&self, x: &Tensor, i: usize, channels: usize) -> Result<Tensor>;
-}
-
-impl Frozen for HebbNet {
-    fn input_channels(&self) -> usize {
-        self.layers().first().map_or(3, |l| l.spec.cin)
-    }
-    fn layer_count(&self) -> usize {
-        self.layers().len()
-    }
-    fn layer_channels(&self, i: usize) -> usize {
-        self.layers().get(i).map_or(0, |l| l.spec.cout)
-    }
-    fn receptive_size(&self, i: usize) -> Option<usize> {
-        HebbNet::receptive_size(self, i)
-    }
-    fn response(&self, x: &Tensor, i: usize, channels: usize) -> Result<Tensor> {
-        self.forward_tensor_first(x, true, Some(i), channels)
-    }
-}
-
 /// The receptive fields of the first `units` channels of each layer in
 /// `layers` (indices in forward order): per layer `(index, size, images
 /// of units × channels × size × size)`.
@@ -156,6 +122,7 @@ pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::hebb_cnn::HebbNet;
     use rand::SeedableRng;
 
     #[test]

@@ -4,62 +4,8 @@
 //! weight statistics and histograms at a few checkpoints (Figs. 8, 10–12),
 //! and each layer's filters in the report's layout (Figs. 13–18).
 
-use std::borrow::Cow;
-
 use crate::experiments::Artefact;
-use crate::models::hebb_cnn::HebbNet;
-
-/// One conv layer's weights as the recorder reads them: `cout` rows of
-/// `[tap][input channel]` over `k × k` taps.
-pub struct LayerWeights<'a> {
-    /// Output filters.
-    pub cout: usize,
-    /// Kernel side.
-    pub k: usize,
-    /// The weights, filter after filter.
-    pub w: Cow<'a, [f32]>,
-}
-
-impl LayerWeights<'_> {
-    fn fan_in(&self) -> usize {
-        self.w.len() / self.cout.max(1)
-    }
-
-    /// The weights as `(cout, cin, k, k)` kernels, PyTorch's layout.
-    pub fn oihw(&self) -> (Vec<usize>, Vec<f32>) {
-        let taps = self.k * self.k;
-        let cin = self.fan_in() / taps.max(1);
-        let mut out = vec![0f32; self.w.len()];
-        for (o, row) in self.w.chunks(taps * cin).enumerate() {
-            for t in 0..taps {
-                for c in 0..cin {
-                    out[(o * cin + c) * taps + t] = row[t * cin + c];
-                }
-            }
-        }
-        (vec![self.cout, cin, self.k, self.k], out)
-    }
-}
-
-/// A network whose conv weights are recorded and drawn: the Hebbian CNN or
-/// the backprop baseline, so both get the same figures.
-pub trait Weighted {
-    /// Every conv layer's weights, in forward order.
-    fn layer_weights(&self) -> Vec<LayerWeights<'_>>;
-}
-
-impl Weighted for HebbNet {
-    fn layer_weights(&self) -> Vec<LayerWeights<'_>> {
-        self.layers()
-            .into_iter()
-            .map(|l| LayerWeights {
-                cout: l.spec.cout,
-                k: l.spec.k,
-                w: Cow::Borrowed(&l.w),
-            })
-            .collect()
-    }
-}
+pub use crate::models::analysis::{LayerWeights, Weighted};
 
 /// Batches between Δw records (the report's `plot_ltp_ltd` logs every 200
 /// batches); the last batch is recorded too.
