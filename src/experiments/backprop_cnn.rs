@@ -124,14 +124,20 @@ impl Experiment for BackpropCnn {
     }
 
     fn cost_estimate(&self, params: &Params) -> Option<f64> {
-        // Per image and epoch on a 2-core VM: 9 ms measured at the quick
-        // suite's quarter width (2,000 images); at full width the step runs
-        // at 0.73 of GEMM (`hebbench bench --filter bp_step`), ~17 ms an
-        // image at the idle GEMM rate. The fixed part is the narrow GEMMs'
-        // inefficiency and the evaluation.
+        // Per image and epoch on a 2-core VM: training 9 ms measured at the
+        // quick suite's quarter width (2,000 images); at full width the step
+        // runs at 0.73 of GEMM (`hebbench bench --filter bp_step`), ~17 ms
+        // an image at the idle GEMM rate. Only the labelled images train;
+        // every epoch evaluates the test and validation images (3.3 ms an
+        // image at quarter width, 9.1 ms at full width, measured on the
+        // quick and full rows).
         let p: BackpropCnnParams = typed(params).ok()?;
         let n = p.train_limit.unwrap_or(50_000) as f64;
-        Some(p.epochs as f64 * n * (0.0085 + 0.009 * p.width * p.width) + 5.0)
+        let labelled = n * (1.0 - p.val_fraction) * p.label_fraction;
+        let evaluated = p.test_limit.unwrap_or(10_000) as f64 + n * p.val_fraction;
+        let w2 = p.width * p.width;
+        let epoch = labelled * (0.0085 + 0.009 * w2) + evaluated * (0.0029 + 0.0062 * w2);
+        Some(p.epochs as f64 * epoch + 5.0)
     }
 
     fn identity_neutral(&self) -> Vec<(&'static str, serde_json::Value)> {
