@@ -247,8 +247,7 @@ impl Experiment for BackpropCnn {
                 let f = net.features(&x, false)?;
                 if keep {
                     let t = std::time::Instant::now();
-                    kept.get_or_insert_with(|| FeatureStore::new(f.dims()[1]))
-                        .push(&f.flatten_all()?.to_vec1::<f32>()?)?;
+                    keep_features(&mut kept, &f)?;
                     keep_s += t.elapsed().as_secs_f64();
                 }
                 let z: Vec<f32> = net.head(f, false, &mut rng)?.flatten_all()?.to_vec1()?;
@@ -351,15 +350,18 @@ fn analyse(
     for chunk in idx.chunks(256) {
         let m = gather_chw(xte, chunk, &vec![false; chunk.len()], c, h, w);
         let x = Tensor::from_vec(m.data, (m.n, m.h, m.w, m.c), net.device())?;
-        let f = net.features(&x, false)?;
-        let dim = f.dims()[1];
-        store
-            .get_or_insert_with(|| FeatureStore::new(dim))
-            .push(&f.flatten_all()?.to_vec1::<f32>()?)?;
+        keep_features(&mut store, &net.features(&x, false)?)?;
     }
     if let Some(f) = store {
         let extract_s = start.elapsed().as_secs_f64();
         super::hebbian_cnn::embedding(ctx, &f, labels, extract_s, out);
     }
     Ok(())
+}
+
+/// Appends a batch of flattened features (`images × dim`) to `store`.
+fn keep_features(store: &mut Option<FeatureStore>, f: &Tensor) -> Result<()> {
+    store
+        .get_or_insert_with(|| FeatureStore::new(f.dims()[1]))
+        .push(&f.flatten_all()?.to_vec1::<f32>()?)
 }

@@ -570,6 +570,7 @@ pub(crate) fn receptive_fields(
         }
     };
     let mut units = 0;
+    let cin = net.input_channels();
     if !fields.is_empty() {
         out.artefacts.push(Artefact {
             name: "rf_steps".into(),
@@ -578,7 +579,6 @@ pub(crate) fn receptive_fields(
         });
     }
     for (i, size, images) in fields {
-        let cin = net.input_channels();
         let n = images.len() / (cin * size * size).max(1);
         units += n;
         out.artefacts.push(Artefact {
