@@ -152,10 +152,19 @@ impl candle_core::CustomOp1 for PlaneCorrelate {
         use rayon::prelude::*;
         let ((n, c, h, wd), x) = nchw_slice(storage, layout, "plane-correlate")?;
         let (k, pad) = (self.k, self.pad);
-        if h + 2 * pad < k || wd + 2 * pad < k || pad >= k {
+        if h == 0 || wd == 0 || h + 2 * pad < k || wd + 2 * pad < k || pad >= k {
             candle_core::bail!("a {h}×{wd} plane padded by {pad} does not fit the {k}×{k} kernel")
         }
-        let (ho, wo) = (h + 2 * pad + 1 - k, wd + 2 * pad + 1 - k);
+        let (hp, wp) = (h + 2 * pad, wd + 2 * pad);
+        let (ho, wo) = (hp + 1 - k, wp + 1 - k);
+        // Each tap is one long axpy over the plane flattened at the padded
+        // width `wp`: the `k − 1` columns past each output row are computed
+        // and dropped, and padding is read as stored zeros. Every output
+        // still sums its taps in (dy, dx) order, a zero tap adding ±0 to a
+        // sum that starts at +0, so the values are those of a row-by-row
+        // loop (the ascent's depthwise rows spent a quarter of their time
+        // in the short rows of such a loop).
+        let span = (ho - 1) * wp + wo;
         let mut out = vec![0f32; n * c * ho * wo];
         out.par_chunks_mut(ho * wo)
             .zip(x.par_chunks(h * wd))
@@ -163,24 +172,24 @@ impl candle_core::CustomOp1 for PlaneCorrelate {
             .for_each(|(plane, (o, xp))| {
                 let row = if self.rows == 1 { 0 } else { plane % c };
                 let taps = &self.taps[row * k * k..(row + 1) * k * k];
+                let padded;
+                let src: &[f32] = if pad == 0 {
+                    xp
+                } else {
+                    let mut buf = vec![0f32; hp * wp];
+                    for (dst, s) in buf[pad * wp..].chunks_mut(wp).zip(xp.chunks(wd)) {
+                        dst[pad..pad + wd].copy_from_slice(s);
+                    }
+                    padded = buf;
+                    &padded
+                };
+                let mut acc = vec![0f32; span];
                 for (t, &tap) in taps.iter().enumerate() {
-                    let (dy, dx) = (t / k, t % k);
-                    // Output columns whose source column `ox + dx − pad`
-                    // lies inside the plane; the rest read padding.
-                    let lo = pad.saturating_sub(dx);
-                    let hi = wo.min((wd + pad).saturating_sub(dx));
-                    if lo >= hi {
-                        continue;
-                    }
-                    for y in 0..ho {
-                        let Some(iy) = (y + dy).checked_sub(pad).filter(|&iy| iy < h) else {
-                            continue;
-                        };
-                        let src = &xp[iy * wd + lo + dx - pad..][..hi - lo];
-                        for (ov, &xv) in o[y * wo + lo..y * wo + hi].iter_mut().zip(src) {
-                            *ov += tap * xv;
-                        }
-                    }
+                    let off = (t / k) * wp + t % k;
+                    crate::kernels::axpy(tap, &src[off..off + span], &mut acc);
+                }
+                for (y, orow) in o.chunks_mut(wo).enumerate() {
+                    orow.copy_from_slice(&acc[y * wp..y * wp + wo]);
                 }
             });
         Ok(nchw_output(out, (n, c, ho, wo)))
@@ -808,6 +817,9 @@ impl candle_core::CustomOp1 for TriangleOp {
         let (hw, p) = (h * w, self.power);
         let floor = TRIANGLE_FLOOR as f32;
         let fp = TRIANGLE_FLOOR.powf(p as f64) as f32;
+        // What a zero `r` maps to, taken once: most of a Triangle's inputs
+        // lie below their mean, and `powf` was a tenth of the ascent.
+        let at_zero = (0f32 + floor).powf(p) - fp;
         let mut out = vec![0f32; x.len()];
         if hw > 0 && c > 0 {
             out.par_chunks_mut(c * hw)
@@ -819,6 +831,8 @@ impl candle_core::CustomOp1 for TriangleOp {
                             let r = (xv - m).max(0.0);
                             *ov = if p == 1.0 {
                                 r
+                            } else if r == 0.0 {
+                                at_zero
                             } else {
                                 (r + floor).powf(p) - fp
                             };
@@ -879,16 +893,22 @@ impl candle_core::CustomOp3 for TriangleGrad {
                 .zip(y.par_chunks(c * hw).zip(g.par_chunks(c * hw)))
                 .for_each(|((o, xi), (yi, gi))| {
                     let mean = channel_mean(xi, c, hw);
-                    for (i, ov) in o.iter_mut().enumerate() {
-                        let r = xi[i] - mean[i % hw];
-                        let d = if r <= 0.0 {
-                            0.0
-                        } else if p == 1.0 {
-                            1.0
-                        } else {
-                            p * (yi[i] + fp) / (r + floor)
-                        };
-                        *ov = gi[i] * d;
+                    let planes = o
+                        .chunks_mut(hw)
+                        .zip(xi.chunks(hw))
+                        .zip(yi.chunks(hw).zip(gi.chunks(hw)));
+                    for ((op, xp), (yp, gp)) in planes {
+                        for (j, ov) in op.iter_mut().enumerate() {
+                            let r = xp[j] - mean[j];
+                            let d = if r <= 0.0 {
+                                0.0
+                            } else if p == 1.0 {
+                                1.0
+                            } else {
+                                p * (yp[j] + fp) / (r + floor)
+                            };
+                            *ov = gp[j] * d;
+                        }
                     }
                     let tmean = channel_mean(o, c, hw);
                     for plane in o.chunks_mut(hw) {
@@ -911,6 +931,11 @@ pub fn pool(x: &Tensor, kind: PoolKind, k: usize, s: usize, p: usize) -> Result<
     } else {
         x.clone()
     };
+    // Overlapping windows only: a k = s max stays candle's `max_pool2d`
+    // (see below), whose ties and scaled gradient the ascent has always had.
+    if kind == PoolKind::Max && k != s && fused(&x) {
+        return max_pool_fused(&x, k, s);
+    }
     Ok(match kind {
         // candle's max pool has no gradient for overlapping windows (the
         // report's 4×4 stride-2 pools): a maximum over the k² strided
@@ -997,6 +1022,9 @@ pub fn max_pool_first(x: &Tensor, k: usize, s: usize, p: usize) -> Result<Tensor
     } else {
         x.clone()
     };
+    if fused(&x) {
+        return max_pool_fused(&x, k, s);
+    }
     let views = window_offsets(&x, k, s)?;
     let mut best: Option<Tensor> = None;
     for v in &views {
@@ -1017,6 +1045,123 @@ pub fn max_pool_first(x: &Tensor, k: usize, s: usize, p: usize) -> Result<Tensor
         out = (out + v.mul(&first)?)?;
     }
     Ok(out)
+}
+
+/// Max pooling of an already padded NCHW `x` as one CPU op (the ascent's),
+/// its gradient to each window's first maximum in (dy, dx) order, as
+/// [`max_pool_first`] and PyTorch's `max_pool2d` route it. The candle-op
+/// forms cost the ascent a fifth of its time in masks and their gradients.
+fn max_pool_fused(x: &Tensor, k: usize, s: usize) -> Result<Tensor> {
+    let op = MaxPoolFirst {
+        k,
+        s,
+        argmax: Default::default(),
+    };
+    Ok(x.contiguous()?.apply_op1(op)?)
+}
+
+/// See [`max_pool_fused`]. The forward pass keeps each output's argmax (its
+/// index in the input) for the backward pass, which only scatters.
+struct MaxPoolFirst {
+    k: usize,
+    s: usize,
+    argmax: std::sync::Mutex<(Dims4, Vec<u32>)>,
+}
+
+impl candle_core::CustomOp1 for MaxPoolFirst {
+    fn name(&self) -> &'static str {
+        "max-pool-first"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let ((n, c, h, w), x) = nchw_slice(storage, layout, "max-pool-first")?;
+        let (k, s) = (self.k, self.s);
+        if k == 0 || s == 0 || h < k || w < k || x.len() > u32::MAX as usize {
+            candle_core::bail!("a {h}×{w} plane does not fit the {k}×{k} pool")
+        }
+        let (ho, wo) = ((h - k) / s + 1, (w - k) / s + 1);
+        let mut out = vec![0f32; n * c * ho * wo];
+        let mut arg = vec![0u32; out.len()];
+        out.par_chunks_mut(ho * wo)
+            .zip(arg.par_chunks_mut(ho * wo))
+            .zip(x.par_chunks(h * w))
+            .enumerate()
+            .for_each(|(p, ((o, a), plane))| {
+                for (j, (ov, av)) in o.iter_mut().zip(a.iter_mut()).enumerate() {
+                    let (y0, x0) = ((j / wo) * s, (j % wo) * s);
+                    let mut best = y0 * w + x0;
+                    let mut bv = plane[best];
+                    for dy in 0..k {
+                        let row = (y0 + dy) * w + x0;
+                        for (i, &v) in plane[row..row + k].iter().enumerate() {
+                            // Strictly greater: the first maximum stays.
+                            let gt = v > bv;
+                            bv = if gt { v } else { bv };
+                            best = if gt { row + i } else { best };
+                        }
+                    }
+                    *ov = bv;
+                    *av = (p * h * w + best) as u32;
+                }
+            });
+        *self
+            .argmax
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("a poisoned pool".into()))? = ((n, c, h, w), arg);
+        Ok(nchw_output(out, (n, c, ho, wo)))
+    }
+
+    fn bwd(
+        &self,
+        _arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let (dims, argmax) = self
+            .argmax
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("a poisoned pool".into()))?
+            .clone();
+        Ok(Some(
+            grad.contiguous()?
+                .apply_op1_no_bwd(&MaxPoolScatter { dims, argmax })?,
+        ))
+    }
+}
+
+/// The gradient of [`MaxPoolFirst`]: each output's cotangent added at its
+/// argmax in a zero map of the input's `dims`.
+struct MaxPoolScatter {
+    dims: Dims4,
+    argmax: Vec<u32>,
+}
+
+impl candle_core::CustomOp1 for MaxPoolScatter {
+    fn name(&self) -> &'static str {
+        "max-pool-scatter"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let (_, g) = nchw_slice(storage, layout, "max-pool-scatter")?;
+        if g.len() != self.argmax.len() {
+            candle_core::bail!("max-pool-scatter: the cotangent does not match the output")
+        }
+        let (n, c, h, w) = self.dims;
+        let mut out = vec![0f32; n * c * h * w];
+        for (&gv, &i) in g.iter().zip(&self.argmax) {
+            out[i as usize] += gv;
+        }
+        Ok(nchw_output(out, self.dims))
+    }
 }
 
 /// NHWC values as an NCHW tensor on `dev`.
@@ -1228,6 +1373,103 @@ mod tests {
                     .fold(0f32, f32::max);
                 assert!(err < 1e-5, "shared {shared}: {name} off by {err}");
             }
+        }
+    }
+
+    #[test]
+    fn the_padded_plane_correlation_sums_each_outputs_taps_in_tap_order() {
+        // The one-op form under padding (the surround's, and every
+        // backward's): bit for bit the direct loop that visits the taps in
+        // (dy, dx) order and skips those that fall in the zero padding.
+        let dev = Device::Cpu;
+        for (k, pad, h, wd) in [
+            (3usize, 1usize, 4usize, 7usize),
+            (5, 2, 6, 5),
+            (5, 4, 3, 3),
+            (3, 2, 1, 2),
+        ] {
+            let (b, c) = (2usize, 3usize);
+            let (ho, wo) = (h + 2 * pad + 1 - k, wd + 2 * pad + 1 - k);
+            let xv: Vec<f32> = (0..b * c * h * wd)
+                .map(|i| (i as f32 * 0.37).sin() * 3.0)
+                .collect();
+            let wv: Vec<f32> = (0..c * k * k).map(|i| (i as f32 * 0.71).cos()).collect();
+            let mut want = vec![0f32; b * c * ho * wo];
+            for (o, wy) in want.iter_mut().enumerate() {
+                let (plane, y, x) = (o / (ho * wo), (o / wo) % ho, o % wo);
+                for t in 0..k * k {
+                    let (iy, ix) = (y + t / k, x + t % k);
+                    if iy < pad || ix < pad || iy - pad >= h || ix - pad >= wd {
+                        continue;
+                    }
+                    *wy += wv[(plane % c) * k * k + t]
+                        * xv[plane * h * wd + (iy - pad) * wd + ix - pad];
+                }
+            }
+            let x = candle_core::Var::from_tensor(
+                &Tensor::from_vec(xv.clone(), (b, c, h, wd), &dev).unwrap(),
+            )
+            .unwrap();
+            let wt = Tensor::from_vec(wv.clone(), (c, k * k), &dev).unwrap();
+            let got: Vec<f32> = depthwise_padded(x.as_tensor(), &wt, k, pad)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            assert_eq!(got, want, "k {k}, pad {pad}, plane {h}×{wd}");
+        }
+    }
+
+    #[test]
+    fn the_fused_max_pool_matches_the_first_maximum_candle_ops() {
+        // The one-op pool (autograd on the CPU) against `max_pool_first`'s
+        // candle ops, on values with many ties (quantised to eighths) and
+        // the report's 4×4 stride-2, 2×2 and 3×3 stride-2 windows: the same
+        // maxima and the same gradient, each window's to its first maximum.
+        let dev = Device::Cpu;
+        let (b, c, h, w) = (2usize, 3usize, 9usize, 10usize);
+        let vals: Vec<f32> = (0..b * c * h * w)
+            .map(|i| (((i * 7919) % 13) as f32 / 8.0).floor())
+            .collect();
+        for (k, s, p) in [(4usize, 2usize, 1usize), (3, 2, 0), (4, 2, 0), (2, 2, 0)] {
+            let pass = || {
+                let x = candle_core::Var::from_tensor(
+                    &Tensor::from_vec(vals.clone(), (b, c, h, w), &dev).unwrap(),
+                )
+                .unwrap();
+                let y = max_pool_first(x.as_tensor(), k, s, p).unwrap();
+                let g: Vec<f32> = (0..y.elem_count())
+                    .map(|i| (i as f32 * 0.37).sin())
+                    .collect();
+                let gt = Tensor::from_vec(g, y.shape(), &dev).unwrap();
+                let grads = (&y * &gt).unwrap().sum_all().unwrap().backward().unwrap();
+                let yv: Vec<f32> = y.flatten_all().unwrap().to_vec1().unwrap();
+                (yv, grad_of(&grads, &x))
+            };
+            let (fy, fg) = pass();
+            let (cy, cg) = with_composed_ops(pass);
+            assert_eq!(fy, cy, "values, k {k} s {s} p {p}");
+            let (err, scale) = worst_difference(&fg, &cg);
+            assert!(
+                err <= 1e-6 * scale,
+                "gradient, k {k} s {s} p {p}: off by {err}"
+            );
+            if k == s {
+                continue;
+            }
+            // `pool` under autograd takes the same op for overlapping windows.
+            let x = candle_core::Var::from_tensor(
+                &Tensor::from_vec(vals.clone(), (b, c, h, w), &dev).unwrap(),
+            )
+            .unwrap();
+            let py: Vec<f32> = pool(x.as_tensor(), PoolKind::Max, k, s, p)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            assert_eq!(py, fy, "pool, k {k} s {s} p {p}");
         }
     }
 }
