@@ -1065,7 +1065,7 @@ fn max_pool_fused(x: &Tensor, k: usize, s: usize) -> Result<Tensor> {
 struct MaxPoolFirst {
     k: usize,
     s: usize,
-    argmax: std::sync::Mutex<(Dims4, Vec<u32>)>,
+    argmax: std::sync::Mutex<Vec<u32>>,
 }
 
 impl candle_core::CustomOp1 for MaxPoolFirst {
@@ -1112,17 +1112,18 @@ impl candle_core::CustomOp1 for MaxPoolFirst {
         *self
             .argmax
             .lock()
-            .map_err(|_| candle_core::Error::Msg("a poisoned pool".into()))? = ((n, c, h, w), arg);
+            .map_err(|_| candle_core::Error::Msg("a poisoned pool".into()))? = arg;
         Ok(nchw_output(out, (n, c, ho, wo)))
     }
 
     fn bwd(
         &self,
-        _arg: &Tensor,
+        arg: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        let (dims, argmax) = self
+        let dims = arg.dims4()?;
+        let argmax = self
             .argmax
             .lock()
             .map_err(|_| candle_core::Error::Msg("a poisoned pool".into()))?
